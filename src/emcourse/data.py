@@ -1,0 +1,1176 @@
+"""Archive data for the course: the one module that touches the network or the cache.
+
+Where data come from, in order:
+
+1. the cache: ``EMCOURSE_DATA_DIR`` (default ``pooch.os_cache("emcourse")``).
+   When it is read-only (a hub's shared folder) every file in it is used and
+   anything missing goes to a per-user cache, with a one-line explanation;
+2. a mirror: ``EMCOURSE_MIRROR``, a base URL with paths
+   ``<mirror>/<archive host>/<archive path>``;
+3. the archive itself;
+4. the deterministic synthetic stand-in, announced once with the reason and
+   the command that gets the real data.
+
+``EMCOURSE_OFFLINE=1`` never touches the network. The cache is laid out like
+the mirror (``<cache>/<archive host>/<archive path>``), so ``emcourse data
+mirror DIR`` is a copy. Downloads land in a temporary file next to the target
+(pooch) and are moved into place only after they check out: by a pinned
+sha256, or by format (MRC header against file size, expected shape and voxel
+size, readable zarr). The sha256 of an unpinned file is recorded on first
+download in ``<file>.sha256``, so ``emcourse data verify`` catches later
+corruption.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+import uuid
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from emcourse.volume import Source, Volume
+
+__all__ = [
+    "DataUnavailableError",
+    "registry",
+    "registry_markdown",
+    "load",
+    "fetch",
+    "emdb_map",
+    "empiar_file",
+    "mrc_slab",
+    "bytes_downloaded",
+    "cache_dir",
+    "is_cached",
+    "verify",
+    "mirror",
+    "pin",
+]
+
+EMDB_MAP_URL = "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-{id}/map/emd_{id}.map.gz"
+EMPIAR_URL = "https://ftp.ebi.ac.uk/empiar/world_availability/{id}/{path}"
+_TIMEOUT = (10, 60)  # seconds: connect, read
+_SIDE = ".sha256"
+_SKIP_IN_MIRROR = re.compile(r"(\.sha256|\.part|\.header1024|\.bytes)$|^tmp[a-z0-9_]{8}$")
+
+_bytes_downloaded = 0
+_announced: set[str] = set()
+_said_readonly: set[str] = set()
+_hash_ok: dict[tuple, str] = {}
+
+
+class DataUnavailableError(OSError):
+    """No checked copy of a file could be had from the cache, a mirror or the archive."""
+
+
+# ----------------------------------------------------------------------- registry
+
+
+def _registry_path() -> Path:
+    return Path(str(resources.files("emcourse").joinpath("registry.toml")))
+
+
+def _read_registry(path: Path | None = None) -> dict[str, dict]:
+    if path is None:
+        text = resources.files("emcourse").joinpath("registry.toml").read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    entries = tomllib.loads(text)
+    for name, entry in entries.items():
+        entry["name"] = name
+    return entries
+
+
+def registry() -> dict[str, dict]:
+    """Return the registry: one dictionary per dataset, keyed by name.
+
+    Returns
+    -------
+    dict of str to dict
+        Each entry has ``archive``, ``accession``, ``url``, ``size``,
+        ``sha256``, ``licence``, ``citation``, ``subset``, ``kind``, ``standin``
+        and notes on what is ``verified`` and ``unverified``.
+
+    Examples
+    --------
+    >>> entries = registry()
+    >>> entries["emd-3197"]["accession"]
+    'EMD-3197'
+    """
+    return _read_registry()
+
+
+def _entry(name: str) -> dict:
+    entries = registry()
+    key = name.strip().lower()
+    if key not in entries:
+        raise KeyError(
+            f"no dataset named {name!r} in the registry; known: {', '.join(sorted(entries))}. "
+            "For any EMDB entry use data.emdb_map(NUMBER)."
+        )
+    return entries[key]
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return ""  # pragma: no cover
+
+
+def _size_text(entry: dict) -> str:
+    text = _human(entry.get("size", 0))
+    return f"~{text} (estimate)" if entry.get("size_estimated") else text
+
+
+def registry_markdown() -> str:
+    """A markdown table of every dataset, for the book's data and licences page.
+
+    Returns
+    -------
+    str
+        Columns: name, archive, accession (linked to its page), size, licence,
+        citation, subset.
+
+    Examples
+    --------
+    >>> print(registry_markdown().splitlines()[0])
+    | Name | Archive | Accession | Size | Licence | Citation | Subset |
+    """
+    rows = [
+        "| Name | Archive | Accession | Size | Licence | Citation | Subset |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, e in registry().items():
+        acc = f"[{e['accession']}]({e['page']})" if e.get("page") else e["accession"]
+        cells = [
+            f"`{name}`",
+            e["archive"],
+            acc,
+            _size_text(e),
+            e["licence"],
+            e["citation"],
+            e["subset"],
+        ]
+        rows.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
+# -------------------------------------------------------------------------- cache
+
+
+def _offline() -> bool:
+    return os.environ.get("EMCOURSE_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def cache_dir() -> Path:
+    """The configured cache folder (``EMCOURSE_DATA_DIR`` or pooch's OS cache)."""
+    import pooch
+
+    env = os.environ.get("EMCOURSE_DATA_DIR", "").strip()
+    return Path(env).expanduser() if env else Path(pooch.os_cache("emcourse"))
+
+
+def _user_cache() -> Path:
+    import pooch
+
+    return Path(pooch.os_cache("emcourse"))
+
+
+def _is_writable(path: Path) -> bool:
+    """True when files can be created in ``path`` (created if missing).
+
+    ``os.access`` alone is not enough (root passes it on a read-only mount),
+    so a small probe file is written and removed.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK):
+            return False
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+def _write_dir() -> Path:
+    """Where new downloads go: the cache, or a per-user cache when it is read-only."""
+    main = cache_dir()
+    if _is_writable(main):
+        return main
+    user = _user_cache()
+    if user == main or not _is_writable(user):
+        user = (
+            Path(tempfile.gettempdir())
+            / f"emcourse-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+        )
+        user.mkdir(parents=True, exist_ok=True)
+    if str(main) not in _said_readonly:
+        _said_readonly.add(str(main))
+        print(
+            f"emcourse: the data cache {main} is read-only; using the files in it and "
+            f"saving anything missing to {user}."
+        )
+    return user
+
+
+def _read_dirs() -> list[Path]:
+    dirs = [cache_dir(), _user_cache()]
+    out: list[Path] = []
+    for d in dirs:
+        if d not in out:
+            out.append(d)
+    return out
+
+
+def _relpath(url: str) -> str:
+    """``<host>/<path>`` of a URL: its place in the cache and on a mirror."""
+    parts = urlsplit(url)
+    return parts.hostname + parts.path
+
+
+def _candidate_urls(url: str) -> list[str]:
+    urls = []
+    mirror_base = os.environ.get("EMCOURSE_MIRROR", "").strip()
+    if mirror_base:
+        urls.append(mirror_base.rstrip("/") + "/" + _relpath(url))
+    urls.append(url)
+    return urls
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + _SIDE)
+
+
+def _record_hash(path: Path, digest: str) -> None:
+    side = _sidecar(path)
+    tmp = side.with_name(f".{side.name}.{uuid.uuid4().hex}.part")
+    try:
+        tmp.write_text(digest + "\n", encoding="ascii")
+        os.replace(tmp, side)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def _expected_hash(path: Path, pinned: str) -> str | None:
+    if pinned:
+        return pinned.removeprefix("sha256:").lower()
+    side = _sidecar(path)
+    if side.exists():
+        return side.read_text(encoding="ascii").strip().lower() or None
+    return None
+
+
+def _hash_status(path: Path, pinned: str = "") -> str | None:
+    """None when the file matches its pinned or recorded hash (or has none), else a reason."""
+    expected = _expected_hash(path, pinned)
+    if expected is None:
+        return None
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _hash_ok:
+        _hash_ok[key] = _sha256(path)
+    if _hash_ok[key] != expected:
+        what = "pinned" if pinned else "recorded on download"
+        return f"sha256 {_hash_ok[key][:12]}... differs from the {what} {expected[:12]}..."
+    return None
+
+
+def _cached(url: str, *, pinned: str = "", suffix: str = "") -> Path | None:
+    """A good local copy of ``url`` in any cache folder, or None."""
+    rel = _relpath(url) + suffix
+    for d in _read_dirs():
+        p = d / rel
+        if not p.is_file():
+            continue
+        problem = _hash_status(p, pinned)
+        if problem is None:
+            return p
+        print(f"emcourse: cached file {p} is corrupt ({problem}); it will be fetched again.")
+        if _is_writable(p.parent):
+            p.unlink(missing_ok=True)
+            _sidecar(p).unlink(missing_ok=True)
+    return None
+
+
+def bytes_downloaded() -> int:
+    """Bytes downloaded by this process so far (for the benchmark)."""
+    return _bytes_downloaded
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    text = " ".join(t.strip() for t in text if t.strip())
+    return text if len(text) <= 400 else text[:400] + "..."
+
+
+def _download(
+    url: str,
+    *,
+    label: str,
+    name: str,
+    pinned: str = "",
+    check=None,
+    headers: dict | None = None,
+    suffix: str = "",
+    progressbar: bool = False,
+) -> Path:
+    """Fetch ``url`` from the mirror, then the archive, into the cache; checked and atomic."""
+    global _bytes_downloaded
+    import pooch
+    import requests
+
+    what_next = (
+        f"Run `emcourse data fetch {name}` again once online, or set EMCOURSE_OFFLINE=1 "
+        "to use the built-in synthetic stand-in."
+    )
+    if _offline():
+        raise DataUnavailableError(f"{label}: not in the cache and EMCOURSE_OFFLINE=1 is set.")
+    dest = _write_dir() / (_relpath(url) + suffix)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    known = f"sha256:{pinned.removeprefix('sha256:')}" if pinned else None
+    errors = []
+    logger = pooch.get_logger()
+    level = logger.level
+    logger.setLevel("WARNING")
+    try:
+        for candidate in _candidate_urls(url):
+            staging = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+            downloader = pooch.HTTPDownloader(
+                progressbar=progressbar,
+                timeout=_TIMEOUT,
+                headers={**(headers or {}), **({"Accept-Encoding": "identity"} if headers else {})},
+            )
+            try:
+                pooch.retrieve(
+                    candidate,
+                    known_hash=known,
+                    fname=staging.name,
+                    path=staging.parent,
+                    downloader=downloader,
+                    progressbar=progressbar,
+                )
+                if check is not None:
+                    check(staging)
+            except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+                staging.unlink(missing_ok=True)
+                msg = _short(exc).replace(str(staging), candidate)
+                errors.append(f"{candidate}: {msg}")
+                continue
+            _bytes_downloaded += staging.stat().st_size
+            digest = _sha256(staging)
+            os.replace(staging, dest)
+            _record_hash(dest, digest)
+            return dest
+    finally:
+        logger.setLevel(level)
+    raise DataUnavailableError(
+        f"{label}: no good copy could be downloaded; nothing broken was left in the cache. "
+        + " | ".join(errors)
+        + " "
+        + what_next
+    )
+
+
+def _fetch_file(url: str, *, label: str, name: str, pinned: str = "", **kwargs) -> Path:
+    found = _cached(url, pinned=pinned, suffix=kwargs.get("suffix", ""))
+    if found is not None:
+        return found
+    return _download(url, label=label, name=name, pinned=pinned, **kwargs)
+
+
+# ------------------------------------------------------------------ format checks
+
+
+def _check_map(entry: dict):
+    def check(path: Path) -> None:
+        from emcourse.io import read_mrc
+
+        vol = read_mrc(path)
+        shape = entry.get("shape")
+        if shape and entry.get("shape_verified") and tuple(vol.shape) != tuple(shape):
+            raise ValueError(
+                f"{path}: expected a {tuple(shape)} map for {entry['accession']}, "
+                f"found {vol.shape}."
+            )
+        vs = entry.get("voxel_size")
+        if vs and entry.get("shape_verified"):
+            found = vol.voxel_size_zyx
+            if not np.allclose(found, vs, rtol=1e-3):
+                raise ValueError(
+                    f"{path}: expected voxel size {vs} A for {entry['accession']}, found {found}."
+                )
+
+    return check
+
+
+def _check_mdoc(entry: dict):
+    def check(path: Path) -> None:
+        from emcourse.io import read_mdoc
+
+        sections = read_mdoc(path)
+        n = entry.get("n_sections")
+        if n and len(sections) != n:
+            raise ValueError(f"{path}: expected {n} mdoc sections, found {len(sections)}.")
+
+    return check
+
+
+def _check_ndjson(path: Path) -> None:
+    _read_ndjson(path)
+
+
+def _check_json(path: Path) -> None:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: expected JSON metadata, found unreadable text ({exc}).") from exc
+
+
+def _check_by_extension(path_hint: str):
+    low = path_hint.lower()
+
+    def check(path: Path) -> None:
+        if low.endswith((".mrc", ".map", ".rec", ".st", ".ccp4", ".mrcs", ".map.gz", ".mrc.gz")):
+            from emcourse.io import read_mrc_header
+
+            read_mrc_header(path)
+        elif low.endswith((".tif", ".tiff")):
+            import tifffile
+
+            try:
+                with tifffile.TiffFile(path) as tif:
+                    tif.series[0].shape  # noqa: B018
+            except Exception as exc:  # tifffile raises many types for bad files
+                raise ValueError(f"{path}: expected a readable TIFF, found: {exc}") from exc
+        elif low.endswith(".mdoc"):
+            from emcourse.io import read_mdoc
+
+            read_mdoc(path)
+
+    return check
+
+
+# ---------------------------------------------------------------------- fetching
+
+
+def _chunk_keys(zarray: dict) -> list[str]:
+    """Keys of every chunk of a zarr v2 array, from its ``.zarray`` metadata."""
+    sep = zarray.get("dimension_separator", ".") or "."
+    grid = [range(math.ceil(s / c)) for s, c in zip(zarray["shape"], zarray["chunks"], strict=True)]
+    return [sep.join(str(i) for i in idx) for idx in itertools.product(*grid)]
+
+
+def _zarr_level_files(entry: dict, *, progressbar: bool = False) -> tuple[Path, list[Path]]:
+    """Fetch the metadata and every chunk of one level; return (store root, files)."""
+    store = entry["url"].rstrip("/")
+    level = str(entry.get("level", 0))
+    label = f"{entry['accession']} ({entry['name']})"
+    kw = {"label": label, "name": entry["name"], "progressbar": False}
+    meta = [f"{store}/.zattrs", f"{store}/.zgroup", f"{store}/{level}/.zarray"]
+    files = [_fetch_file(u, check=_check_json, **kw) for u in meta]
+    zarray = json.loads(files[-1].read_text(encoding="utf-8"))
+    if zarray.get("zarr_format") != 2:
+        raise DataUnavailableError(
+            f"{label}: expected a zarr v2 array at {meta[-1]}, found zarr_format "
+            f"{zarray.get('zarr_format')!r}."
+        )
+    urls = meta + [f"{store}/{level}/{key}" for key in _chunk_keys(zarray)]
+    files += [_fetch_file(u, **kw) for u in urls[len(meta) :]]
+    # A store split between a read-only cache and the user cache is gathered in one place.
+    dirs = {Path(str(f)[: -len(_relpath(u))]) for f, u in zip(files, urls, strict=True)}
+    rel_store = _relpath(store)
+    root = dirs.pop() / rel_store
+    if dirs:
+        root = _write_dir() / rel_store
+        for f, u in zip(files, urls, strict=True):
+            target = _write_dir() / _relpath(u)
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, target)
+    return root, files
+
+
+def _open_zarr_level(entry: dict, root: Path) -> Volume:
+    import zarr
+
+    level = str(entry.get("level", 0))
+    try:
+        arr = zarr.open_array(store=str(root / level), mode="r", zarr_format=2)
+        data = np.asarray(arr[:])
+    except Exception as exc:  # zarr/numcodecs raise many types for broken stores
+        raise ValueError(f"{root}: level {level} is not a readable zarr array: {exc}") from exc
+    from emcourse.io import as_float
+
+    voxel = _zarr_voxel_size(entry, root)
+    return Volume(data=as_float(data), voxel_size=voxel, source=_source(entry, real=True))
+
+
+def _zarr_voxel_size(entry: dict, root: Path) -> float | tuple[float, float, float]:
+    level = str(entry.get("level", 0))
+    fallback = float(entry.get("voxel_size", 1.0)) * 2 ** int(level)
+    try:
+        attrs = json.loads((root / ".zattrs").read_text(encoding="utf-8"))
+        ms = attrs["multiscales"][0]
+        scale_to_a = 1.0
+        units = {ax.get("unit") for ax in ms.get("axes", []) if isinstance(ax, dict)}
+        if units & {"nanometer", "nm"}:
+            scale_to_a = 10.0
+        for ds in ms["datasets"]:
+            if str(ds["path"]) == level:
+                for t in ds.get("coordinateTransformations", []):
+                    if t.get("type") == "scale":
+                        zyx = tuple(float(v) * scale_to_a for v in t["scale"][-3:])
+                        return zyx[0] if zyx[0] == zyx[1] == zyx[2] else zyx
+    except (OSError, KeyError, IndexError, TypeError, ValueError):
+        pass
+    return fallback
+
+
+def fetch(name: str, *, progressbar: bool = False) -> Path:
+    """Get a registry dataset into the cache and return its local path.
+
+    Tries the cache, then ``EMCOURSE_MIRROR``, then the archive. Never returns
+    a stand-in: use :func:`load` for that.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"emd-3197"``.
+    progressbar : bool
+        Show a tqdm progress bar while downloading.
+
+    Returns
+    -------
+    Path
+        The file, or for OME-Zarr datasets the local ``.zarr`` store folder.
+
+    Raises
+    ------
+    DataUnavailableError
+        No good copy could be had (offline, network down, corrupt download);
+        the message says why and what to do.
+    KeyError
+        Unknown name.
+    """
+    entry = _entry(name)
+    return _fetch_entry(entry, progressbar=progressbar)
+
+
+def _fetch_entry(entry: dict, *, progressbar: bool = False) -> Path:
+    label = f"{entry['accession']} ({entry['name']})"
+    kind = entry["kind"]
+    if kind == "tomogram-zarr":
+        root, _ = _zarr_level_files(entry, progressbar=progressbar)
+        try:
+            _open_zarr_level(entry, root)
+        except ValueError as exc:
+            raise DataUnavailableError(
+                f"{label}: {exc} Run `emcourse data verify`, delete the bad files and "
+                f"`emcourse data fetch {entry['name']}` again."
+            ) from exc
+        return root
+    check = {
+        "map": _check_map(entry),
+        "mdoc": _check_mdoc(entry),
+        "picks": _check_ndjson,
+    }.get(kind, _check_by_extension(entry["url"]))
+    return _fetch_file(
+        entry["url"],
+        label=label,
+        name=entry["name"],
+        pinned=entry.get("sha256", ""),
+        check=check,
+        progressbar=progressbar,
+    )
+
+
+def is_cached(name: str) -> bool:
+    """True when every file of dataset ``name`` is in a cache folder (no network)."""
+    entry = _entry(name)
+    rels = [_relpath(entry["url"])]
+    if entry["kind"] == "tomogram-zarr":
+        store = entry["url"].rstrip("/")
+        level = str(entry.get("level", 0))
+        rels = [_relpath(f"{store}/{f}") for f in (".zattrs", ".zgroup", f"{level}/.zarray")]
+        for d in _read_dirs():
+            za = d / rels[-1]
+            if za.is_file():
+                try:
+                    keys = _chunk_keys(json.loads(za.read_text(encoding="utf-8")))
+                except (ValueError, KeyError, TypeError):
+                    return False
+                rels += [_relpath(f"{store}/{level}/{k}") for k in keys]
+                break
+        else:
+            return False
+    return all(any((d / r).is_file() for d in _read_dirs()) for r in rels)
+
+
+# ----------------------------------------------------------------------- loading
+
+
+def _source(entry: dict, *, real: bool, reason: str = "") -> Source:
+    if real:
+        return Source(
+            accession=entry["accession"],
+            licence=entry["licence"],
+            citation=entry["citation"],
+            url=entry["url"],
+            real=True,
+            note=entry.get("subset", ""),
+        )
+    return Source(
+        accession=entry["accession"],
+        licence="CC0-1.0 (synthetic stand-in made by emcourse)",
+        citation=f"synthetic stand-in ({entry.get('standin', 'emcourse.simulate')}); "
+        f"the real data: {entry['citation']}",
+        url=entry["url"],
+        real=False,
+        note=f"synthetic stand-in, because {reason}",
+    )
+
+
+def _announce(entry: dict, reason: str) -> None:
+    key = entry["name"]
+    if key in _announced:
+        return
+    _announced.add(key)
+    hint = entry.get("fetch_hint", f"emcourse data fetch {key}")
+    print(
+        f"emcourse: {entry['accession']} ({key}): using the synthetic stand-in, because {reason} "
+        f"Get the real data with `{hint}`."
+    )
+
+
+def _read_ndjson(path: Path) -> list[dict]:
+    points = []
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                loc = rec["location"]
+                points.append(rec | {"_zyx": (float(loc["z"]), float(loc["y"]), float(loc["x"]))})
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"{path}: line {i}: expected a JSON point with location x, y, z, "
+                    f"found {line[:80]!r} ({exc})."
+                ) from exc
+    return points
+
+
+def _tomogram_voxel_size(entry: dict) -> float:
+    return float(entry.get("voxel_size", 1.0)) * 2 ** int(entry.get("level", 0))
+
+
+def _open_entry(entry: dict, path: Path):
+    kind = entry["kind"]
+    if kind == "map":
+        from emcourse.io import read_mrc
+
+        vol = read_mrc(path)
+        return Volume(
+            data=vol.data,
+            voxel_size=vol.voxel_size,
+            source=_source(entry, real=True),
+            origin=vol.origin,
+        )
+    if kind == "mdoc":
+        from emcourse.io import read_mdoc
+
+        return read_mdoc(path)
+    if kind == "tomogram-zarr":
+        return _open_zarr_level(entry, path)
+    if kind == "picks":
+        points = _read_ndjson(path)
+        tomo = registry().get(entry.get("tomogram", ""), {})
+        target = _tomogram_voxel_size(tomo) if tomo else float(entry["voxel_size"])
+        zyx = np.array([p["_zyx"] for p in points], dtype=float).reshape(-1, 3)
+        rot = None
+        if points and all("xyz_rotation_matrix" in p for p in points):
+            rot = np.array([p["xyz_rotation_matrix"] for p in points], dtype=float)
+        return {
+            "positions": zyx * float(entry["voxel_size"]) / target,
+            "voxel_size": target,
+            "rotations": rot,
+            "source": _source(entry, real=True),
+        }
+    raise ValueError(f"{entry['name']}: unknown kind {kind!r}")
+
+
+def _standin(entry: dict, reason: str):
+    from emcourse import simulate
+
+    kind = entry["kind"]
+    source = _source(entry, real=False, reason=reason)
+    if kind == "map":
+        shape = entry.get("shape") or [48, 48, 48]
+        vs = float(entry.get("voxel_size") or 4.0)
+        box = int(max(shape))
+        diameter = 0.6 * box * vs
+        data = simulate.phantom_map(box=box, voxel_size=vs, diameter=diameter)
+        return Volume(data=data, voxel_size=vs, source=source)
+    if kind == "mdoc":
+        return _standin_mdoc(entry)
+    if kind == "tomogram-zarr":
+        sim = _simulated_tomogram(entry["name"])
+        return Volume(
+            data=np.asarray(sim.tomogram, dtype=np.float32),
+            voxel_size=_tomogram_voxel_size(entry),
+            source=source,
+        )
+    if kind == "picks":
+        tomo = registry()[entry["tomogram"]]
+        sim = _simulated_tomogram(tomo["name"])
+        return {
+            "positions": np.asarray(sim.positions, dtype=float),
+            "voxel_size": _tomogram_voxel_size(tomo),
+            "rotations": np.asarray(sim.rotations) if sim.rotations is not None else None,
+            "source": source,
+        }
+    raise ValueError(f"{entry['name']}: no stand-in for kind {kind!r}")
+
+
+@functools.lru_cache(maxsize=4)
+def _simulated_tomogram(name: str):
+    from emcourse import simulate
+
+    entry = _entry(name)
+    if not hasattr(simulate, "simulate_tomogram"):
+        raise NotImplementedError(
+            "emcourse.simulate.simulate_tomogram is not available in this version; "
+            "no stand-in tomogram can be made."
+        )
+    vs = _tomogram_voxel_size(entry)
+    reference = simulate.phantom_map(box=16, voxel_size=vs, diameter=260.0)
+    return simulate.simulate_tomogram(
+        reference,
+        voxel_size=vs,
+        shape=tuple(entry.get("standin_shape", (48, 128, 128))),
+        n_particles=int(entry.get("standin_particles", 12)),
+        seed=0,
+    )
+
+
+def _dose_symmetric_angles(max_angle: float = 60.0, step: float = 3.0) -> list[float]:
+    """Hagen dose-symmetric order: 0, +s, then groups of two alternating sides."""
+    n = int(round(max_angle / step))
+    pos = [step * i for i in range(1, n + 1)]
+    neg = [-step * i for i in range(1, n + 1)]
+    order = [0.0] + pos[:1]
+    pos = pos[1:]
+    side = neg
+    while pos or neg:
+        order += side[:2]
+        del side[:2]
+        side = pos if side is neg else neg
+    return order
+
+
+def _standin_mdoc(entry: dict) -> list[dict]:
+    pixel = float(entry.get("pixel_size", 5.4))
+    out = []
+    for i, angle in enumerate(_dose_symmetric_angles()):
+        out.append(
+            {
+                "PixelSpacing": pixel,
+                "Titles": ["emcourse synthetic stand-in: dose-symmetric tilt series"],
+                "ZValue": i,
+                "TiltAngle": angle,
+                "ExposureDose": 3.0,
+                "Defocus": -3.0,
+                "DateTime": f"01-Jan-00  00:{i // 60:02d}:{i % 60:02d}",
+            }
+        )
+    return out
+
+
+def _load_entry(entry: dict, *, standin: bool = True, progressbar: bool = False):
+    try:
+        path = _fetch_entry(entry, progressbar=progressbar)
+    except DataUnavailableError as exc:
+        if not standin:
+            raise
+        reason = _short(exc).removeprefix(f"{entry['accession']} ({entry['name']}): ")
+        if not reason.endswith("."):
+            reason += "."
+        _announce(entry, reason)
+        return _standin(entry, reason)
+    return _open_entry(entry, path)
+
+
+def load(name: str, *, standin: bool = True):
+    """Load a registry dataset: the real data when they can be had, else the stand-in.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"emd-3197"`` (see :func:`registry`).
+    standin : bool
+        When no real copy can be had, return the deterministic synthetic
+        stand-in (announced once per dataset with the reason); when False,
+        raise instead.
+
+    Returns
+    -------
+    Volume or list of dict or dict
+        ``map`` and ``tomogram-zarr`` datasets: a :class:`~emcourse.volume.Volume`
+        (``source.real`` says whether it is archive data). ``mdoc``: one dict
+        per tilt (see :func:`emcourse.io.read_mdoc`). ``picks``: a dict with
+        ``positions`` (n, 3) float, ``(z, y, x)`` in voxels of the linked
+        tomogram as :func:`load` returns it, ``voxel_size`` (angstrom of those
+        voxels), ``rotations`` (n, 3, 3) or None, and ``source``.
+
+    Raises
+    ------
+    DataUnavailableError
+        Only with ``standin=False``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> os.environ["EMCOURSE_OFFLINE"] = "1"  # no network: the stand-in
+    >>> os.environ["EMCOURSE_DATA_DIR"] = tempfile.mkdtemp()  # an empty cache
+    >>> vol = load("emd-3197")  # doctest: +ELLIPSIS
+    emcourse: EMD-3197 (emd-3197): using the synthetic stand-in, because ...
+    >>> vol.shape, vol.source.real
+    ((20, 20, 20), False)
+    >>> del os.environ["EMCOURSE_OFFLINE"], os.environ["EMCOURSE_DATA_DIR"]
+    """
+    return _load_entry(_entry(name), standin=standin)
+
+
+def emdb_map(entry_number: int | str, *, standin: bool = True) -> Volume:
+    """The primary map of any EMDB entry, as a :class:`~emcourse.volume.Volume`.
+
+    Entries in the registry use their registry record (expected shape, citation,
+    stand-in size); any other entry is fetched from
+    ``structures/EMD-{id}/map/emd_{id}.map.gz`` through the same tiers.
+    Mind the size: large maps are downloaded whole.
+
+    Parameters
+    ----------
+    entry_number : int or str
+        ``3197``, ``"3197"`` or ``"EMD-3197"``.
+    standin : bool
+        As in :func:`load`.
+
+    Returns
+    -------
+    Volume
+    """
+    number = str(entry_number).upper().removeprefix("EMD-").removeprefix("EMD_").strip()
+    if not number.isdigit():
+        raise ValueError(f"expected an EMDB entry number such as 3197, found {entry_number!r}.")
+    name = f"emd-{number}"
+    entries = registry()
+    if name in entries:
+        return _load_entry(entries[name], standin=standin)
+    entry = {
+        "name": name,
+        "archive": "EMDB",
+        "accession": f"EMD-{number}",
+        "page": f"https://www.ebi.ac.uk/emdb/EMD-{number}",
+        "url": EMDB_MAP_URL.format(id=number),
+        "sha256": "",
+        "licence": "CC0-1.0",
+        "citation": f"EMDB entry EMD-{number}; cite the primary publication listed on "
+        f"https://www.ebi.ac.uk/emdb/EMD-{number}",
+        "subset": "the whole primary map",
+        "kind": "map",
+        "standin": "simulate.phantom_map",
+        "fetch_hint": f"python -c 'from emcourse import data; data.emdb_map({number})'",
+    }
+    return _load_entry(entry, standin=standin)
+
+
+def _empiar_url(entry: int | str, path: str) -> tuple[str, str]:
+    number = str(entry).upper().removeprefix("EMPIAR-").strip()
+    if not number.isdigit():
+        raise ValueError(f"expected an EMPIAR entry number such as 10164, found {entry!r}.")
+    return EMPIAR_URL.format(id=number, path=path.lstrip("/")), f"EMPIAR-{number}"
+
+
+def empiar_file(entry: int | str, path: str, *, progressbar: bool = False) -> Path:
+    """Download one file of an EMPIAR entry (cache, mirror, archive) and return its path.
+
+    Parameters
+    ----------
+    entry : int or str
+        ``10164`` or ``"EMPIAR-10164"``.
+    path : str
+        Path inside the entry's folder, e.g. ``"data/mdoc-files/TS_01.mrc.mdoc"``
+        (``https://ftp.ebi.ac.uk/empiar/world_availability/{entry}/{path}``).
+    progressbar : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    DataUnavailableError
+        There is no stand-in for an arbitrary file; the message says why.
+    """
+    url, acc = _empiar_url(entry, path)
+    return _fetch_file(
+        url,
+        label=f"{acc} {path}",
+        name=f"{acc} {path}",
+        check=_check_by_extension(path),
+        progressbar=progressbar,
+    )
+
+
+def mrc_slab(
+    url_or_empiar: str | int,
+    path: str | None = None,
+    *,
+    z: tuple[int, int],
+    accession: str = "",
+) -> Volume:
+    """Read sections ``z[0]:z[1]`` of a large remote MRC file with HTTP Range requests.
+
+    Downloads the 1024-byte header first, then only the bytes of the slab
+    (no full download); both pieces are cached, so a repeat is offline.
+
+    Parameters
+    ----------
+    url_or_empiar : str or int
+        An ``http(s)`` URL of an uncompressed MRC file, or an EMPIAR entry
+        number (then ``path`` is the file inside the entry, as in
+        :func:`empiar_file`).
+    path : str, optional
+        With an EMPIAR entry: the file's path.
+    z : tuple of int
+        ``(start, stop)`` section indices, ``0 <= start < stop <= nz``.
+    accession : str
+        Accession recorded in the result's source.
+
+    Returns
+    -------
+    Volume
+        ``(stop - start, ny, nx)``; the origin's z is shifted by ``start``
+        sections.
+
+    Raises
+    ------
+    ValueError
+        A gzip file (not seekable), an axis order other than 1,2,3, or
+        ``z`` outside the file.
+    DataUnavailableError
+        No copy could be had.
+    """
+    from emcourse.io import HEADER_BYTES, as_float, parse_mrc_header
+
+    if isinstance(url_or_empiar, int) or not str(url_or_empiar).startswith(("http:", "https:")):
+        if path is None:
+            raise ValueError("mrc_slab(EMPIAR_ENTRY, PATH, z=...) needs the file's path.")
+        url, acc = _empiar_url(url_or_empiar, path)
+    else:
+        url, acc = str(url_or_empiar), accession or Path(urlsplit(str(url_or_empiar)).path).name
+    accession = accession or acc
+    if url.endswith(".gz"):
+        raise ValueError(f"{url}: a gzip file cannot be read by byte ranges; download it whole.")
+    start, stop = (int(v) for v in z)
+    label = f"{accession} (z {start}:{stop})"
+
+    def check_header(p: Path) -> None:
+        raw = p.read_bytes()
+        if len(raw) != HEADER_BYTES:
+            raise ValueError(
+                f"{p}: asked for the {HEADER_BYTES}-byte header, received {len(raw):,} bytes "
+                "(the server may not honour HTTP Range requests)."
+            )
+        parse_mrc_header(raw, name=url)
+
+    hpath = _fetch_file(
+        url,
+        label=label,
+        name=label,
+        check=check_header,
+        headers={"Range": f"bytes=0-{HEADER_BYTES - 1}"},
+        suffix=".header1024",
+    )
+    h = parse_mrc_header(hpath.read_bytes(), name=url)
+    if h["mapcrs"] != (1, 2, 3):
+        raise ValueError(
+            f"{url}: a slab read needs axis order MAPC/MAPR/MAPS = 1,2,3 (sections along z), "
+            f"found {h['mapcrs']}; download the whole file instead."
+        )
+    if not 0 <= start < stop <= h["nz"]:
+        raise ValueError(f"{url}: asked for sections {start}:{stop}, the file has 0:{h['nz']}.")
+    section = h["nx"] * h["ny"] * h["dtype"].itemsize
+    first = h["data_offset"] + start * section
+    length = (stop - start) * section
+
+    def check_slab(p: Path) -> None:
+        size = p.stat().st_size
+        if size != length:
+            raise ValueError(
+                f"{p}: expected {length:,} bytes for sections {start}:{stop}, received {size:,} "
+                "(truncated, or the server ignored the Range request)."
+            )
+
+    spath = _fetch_file(
+        url,
+        label=label,
+        name=label,
+        check=check_slab,
+        headers={"Range": f"bytes={first}-{first + length - 1}"},
+        suffix=f".z{start}-{stop}.bytes",
+    )
+    data = np.fromfile(spath, dtype=h["dtype"]).reshape(stop - start, h["ny"], h["nx"])
+    data = as_float(data.astype(h["dtype"].newbyteorder("=")))
+    vx, vy, vz = (round(v, 5) for v in h["voxel_size_xyz"])
+    if any(h["origin_xyz"]):
+        ox, oy, oz = h["origin_xyz"]
+    else:
+        ox, oy, oz = (s * v for s, v in zip(h["nstart"], (vx, vy, vz), strict=True))
+    source = Source(
+        accession=accession,
+        licence="CC0-1.0" if "ebi.ac.uk" in url else "see the archive entry",
+        url=url,
+        real=True,
+        note=f"sections {start}:{stop} of {h['nz']}, read with HTTP Range requests",
+    )
+    return Volume(
+        data=data,
+        voxel_size=vx if vx == vy == vz else (vz, vy, vx),
+        source=source,
+        origin=(oz + start * vz, oy, ox),
+    )
+
+
+# ------------------------------------------------------------------ maintenance
+
+
+def _cache_files() -> list[tuple[Path, Path]]:
+    """(cache folder, file) for every data file in the cache folders."""
+    out = []
+    for d in _read_dirs():
+        if not d.is_dir():
+            continue
+        for root, _, files in os.walk(d):
+            for f in files:
+                if _SKIP_IN_MIRROR.search(f) or f.startswith(".probe-"):
+                    continue
+                out.append((d, Path(root) / f))
+    return sorted(out)
+
+
+def verify() -> list[tuple[Path, str]]:
+    """Check every cached file against its pinned or recorded sha256 and its format.
+
+    Returns
+    -------
+    list of (Path, str)
+        Each file with ``"ok"``, ``"no recorded hash"`` or what is wrong.
+    """
+    pins = {_relpath(e["url"]): e.get("sha256", "") for e in registry().values()}
+    results = []
+    for d, f in _cache_files():
+        rel = f.relative_to(d).as_posix()
+        pinned = pins.get(rel, "")
+        problem = _hash_status(f, pinned)
+        if problem is None and f.name.endswith((".map.gz", ".mrc", ".map")):
+            from emcourse.io import read_mrc_header
+
+            try:
+                read_mrc_header(f)
+            except ValueError as exc:
+                problem = _short(exc)
+        if problem is None and _expected_hash(f, pinned) is None:
+            results.append((f, "no recorded hash"))
+        else:
+            results.append((f, "ok" if problem is None else f"CORRUPT: {problem}"))
+    return results
+
+
+def mirror(dest: str | os.PathLike) -> list[Path]:
+    """Copy the cache into a mirror folder ``<dest>/<archive host>/<archive path>``.
+
+    Serve it with any static HTTP server (``python -m http.server -d DEST``) and
+    point ``EMCOURSE_MIRROR`` at it for a workshop without internet.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    dest = Path(dest)
+    written = []
+    for d, f in _cache_files():
+        target = dest / f.relative_to(d)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, target)
+        written.append(target)
+    return written
+
+
+def pin(names: list[str] | None = None, *, registry_path: str | os.PathLike | None = None) -> dict:
+    """Download datasets and write their sha256 into ``registry.toml`` (maintainers, online).
+
+    OME-Zarr datasets are skipped (many files; they are checked by format).
+
+    Parameters
+    ----------
+    names : list of str, optional
+        Datasets to pin; default all unpinned single-file datasets.
+    registry_path : path-like, optional
+        The registry file to edit; default the package's ``registry.toml``.
+
+    Returns
+    -------
+    dict of str to str
+        Name to the sha256 written.
+    """
+    path = Path(registry_path) if registry_path else _registry_path()
+    entries = _read_registry(path)
+    text = path.read_text(encoding="utf-8")
+    pinned = {}
+    for name in names or sorted(entries):
+        entry = entries[name.lower()]
+        if entry["kind"] == "tomogram-zarr":
+            continue
+        if names is None and entry.get("sha256"):
+            continue
+        local = _fetch_entry(entry)
+        digest = _sha256(local)
+        pattern = re.compile(
+            rf"(^\[{re.escape(entry['name'])}\]\n(?:(?!^\[).*\n)*?)sha256 = \"[^\"]*\"",
+            re.MULTILINE,
+        )
+        text, n = pattern.subn(rf'\g<1>sha256 = "{digest}"', text, count=1)
+        if n != 1:
+            raise ValueError(f"{path}: could not find the sha256 line of [{entry['name']}].")
+        pinned[entry["name"]] = digest
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return pinned

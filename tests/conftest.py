@@ -1,0 +1,159 @@
+"""Shared fixtures: a local HTTP server in the archives' path layout, and an isolated cache.
+
+The data-layer tests never reach a real archive: ``data_env`` points every
+proxy variable at a closed local port (so any request to a real host fails at
+once, in this process and in subprocesses) and exempts 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+# EMCOURSE_FIXTURES overrides the location (set it to a missing folder to check the skips).
+FIXTURES = Path(os.environ.get("EMCOURSE_FIXTURES", REPO / ".." / "shared" / "fixtures")).resolve()
+EMD_3197_URL = "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-3197/map/emd_3197.map.gz"
+EMD_1832_URL = "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-1832/map/emd_1832.map.gz"
+CLOSED_PORT_URL = "http://127.0.0.1:9"
+
+
+def fixture_file(rel: str) -> Path:
+    """A file of ../shared/fixtures, or skip the test when the folder is absent."""
+    path = FIXTURES / rel
+    if not path.is_file():
+        pytest.skip(f"real archive fixture {rel} not available (../shared/fixtures absent)")
+    return path
+
+
+class _RangeHandler(SimpleHTTPRequestHandler):
+    """Static files with single-range ``Range: bytes=a-b`` support and a request log."""
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        self.server.log.append((self.path, self.headers.get("Range")))
+        if self.server.delay:
+            time.sleep(self.server.delay)
+        rng = self.headers.get("Range")
+        path = self.translate_path(self.path)
+        if rng and os.path.isfile(path):
+            m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng.strip())
+            data = Path(path).read_bytes()
+            if not m or int(m[1]) >= len(data):
+                self.send_error(416, "Requested Range Not Satisfiable")
+                return
+            first = int(m[1])
+            last = min(int(m[2]) if m[2] else len(data) - 1, len(data) - 1)
+            body = data[first : last + 1]
+            self.send_response(206)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Range", f"bytes {first}-{last}/{len(data)}")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+
+class ArchiveServer:
+    """A mirror on 127.0.0.1 whose paths are ``/<archive host>/<archive path>``."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        handler = partial(_RangeHandler, directory=str(root))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.log = []
+        self.httpd.delay = 0.0
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def log(self) -> list:
+        return self.httpd.log
+
+    @property
+    def delay(self) -> float:
+        return self.httpd.delay
+
+    @delay.setter
+    def delay(self, seconds: float) -> None:
+        self.httpd.delay = seconds
+
+    def path_for(self, archive_url: str) -> Path:
+        parts = urlsplit(archive_url)
+        return self.root / (parts.hostname + parts.path)
+
+    def put(self, archive_url: str, content: bytes) -> Path:
+        """Serve ``content`` where the mirror serves ``archive_url``."""
+        path = self.path_for(archive_url)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        return path
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def data_env(tmp_path, monkeypatch):
+    """An empty cache in a temp dir, no mirror, online, and no way to reach real hosts."""
+    from emcourse import data
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("EMCOURSE_DATA_DIR", str(cache))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.delenv("EMCOURSE_MIRROR", raising=False)
+    monkeypatch.delenv("EMCOURSE_OFFLINE", raising=False)
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(var, CLOSED_PORT_URL)
+    for var in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(var, "127.0.0.1,localhost")
+    monkeypatch.setattr(data, "_announced", set())
+    monkeypatch.setattr(data, "_said_readonly", set())
+    monkeypatch.setattr(data, "_hash_ok", {})
+    return cache
+
+
+@pytest.fixture
+def archive_server(tmp_path, monkeypatch, data_env):
+    """A local mirror (Range-capable) set as EMCOURSE_MIRROR."""
+    server = ArchiveServer(tmp_path / "mirror")
+    monkeypatch.setenv("EMCOURSE_MIRROR", server.url)
+    yield server
+    server.stop()
+
+
+def synthetic_map_gz(tmp_path: Path, *, shape=(20, 20, 20), voxel_size=11.4, nxstart=-2) -> bytes:
+    """A gzipped MRC map written with mrcfile (stand-in for an EMDB file)."""
+    import mrcfile
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / f"synthetic-{shape[0]}.mrc"
+    with mrcfile.new(path, overwrite=True) as mrc:
+        mrc.set_data(rng.standard_normal(shape).astype(np.float32))
+        mrc.voxel_size = voxel_size
+        mrc.header.nxstart = nxstart
+    return gzip.compress(path.read_bytes())
+
+
+@pytest.fixture(params=["real", "synthetic"])
+def emd_3197_bytes(request, tmp_path) -> bytes:
+    """EMD-3197 as the archive ships it: the real fixture, or a synthetic twin."""
+    if request.param == "real":
+        return fixture_file("emdb/emd_3197.map.gz").read_bytes()
+    return synthetic_map_gz(tmp_path)
