@@ -1,0 +1,863 @@
+"""Self-checks for exercise sheets: quantitative feedback without the answer.
+
+An exercise asks the learner to write a function; the next cell hands that
+function to a check, which calls it on its own synthetic data and reports:
+
+- **passed** or not, the value measured and the tolerance;
+- "Not done yet" with the hint while the function still raises the
+  ``NotImplementedError`` stub that ``emcourse exercises build`` writes;
+- a friendly one-line message, not a traceback from deep inside NumPy, when the
+  function raises, returns ``None``, or returns the wrong shape, dtype or NaNs.
+
+The expected value is never shown: a failed comparison reports the learner's
+value, the size of the error and the tolerance.
+
+Every check displays its :class:`CheckResult` (a green or red box in a
+notebook, text elsewhere) and returns it. With ``EMCOURSE_CHECKS_STRICT=1`` in
+the environment (the tests set it for solution notebooks) a check that does not
+pass raises :class:`CheckFailed` with the same message.
+
+Writing a new check
+-------------------
+Build the reference on synthetic data and let :func:`check_function` do the
+rest::
+
+    def my_check(fn):
+        data = _test_array((12, 14, 16))
+        return check_function(fn, data, name="mean density",
+                              expected=float(data.mean()), rtol=1e-6,
+                              hint="np.mean does it in one call")
+
+Checks of the ``00-archives`` sheet: :func:`box_size_angstrom`,
+:func:`central_slices`, :func:`projection`, :func:`centre_of_mass`,
+:func:`threshold_for_volume`.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from emcourse.volume import Source, Volume
+
+__all__ = [
+    "CheckFailed",
+    "CheckResult",
+    "box_size_angstrom",
+    "central_slices",
+    "centre_of_mass",
+    "check_close",
+    "check_function",
+    "check_value",
+    "projection",
+    "show",
+    "threshold_for_volume",
+]
+
+NOT_DONE = "Not done yet"
+STRICT_ENV = "EMCOURSE_CHECKS_STRICT"
+
+
+class CheckFailed(AssertionError):
+    """Raised by a check that did not pass when ``EMCOURSE_CHECKS_STRICT=1``."""
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check.
+
+    Parameters
+    ----------
+    passed : bool
+        True when the learner's answer is within tolerance.
+    name : str
+        What was checked, e.g. ``"box size"``.
+    value : object
+        What was measured on the learner's answer (their value or its error).
+    tolerance : object
+        The largest error accepted, or None where it does not apply.
+    hint : str
+        A nudge towards the answer; never the answer itself.
+    message : str
+        One or two sentences for the learner.
+    status : str
+        ``"passed"``, ``"failed"``, ``"not done"`` or ``"error"``.
+    """
+
+    passed: bool
+    name: str
+    value: Any = None
+    tolerance: Any = None
+    hint: str = ""
+    message: str = ""
+    status: str = ""
+    _shown_in: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = "passed" if self.passed else "failed"
+
+    def __bool__(self) -> bool:
+        return bool(self.passed)
+
+    def __str__(self) -> str:
+        mark = "✔" if self.passed else ("…" if self.status == "not done" else "✘")
+        head = {
+            "passed": "passed",
+            "failed": "not yet right",
+            "not done": NOT_DONE.lower(),
+            "error": "your code raised an error",
+        }.get(self.status, self.status)
+        lines = [f"{mark} {self.name}: {head}"]
+        if self.message:
+            lines.append(f"  {self.message}")
+        if self.hint and not self.passed and self.hint not in self.message:
+            lines.append(f"  Hint: {self.hint}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        colours = {
+            "passed": ("#e6f4ea", "#1e7e34"),
+            "not done": ("#fff8e1", "#a06a00"),
+        }
+        bg, fg = colours.get(self.status, ("#fdecea", "#b00020"))
+        text = html.escape(str(self)).replace("\n", "<br>")
+        return (
+            f'<div class="emcourse-check emcourse-check-{self.status.replace(" ", "-")}" '
+            f'style="border-left: 6px solid {fg}; background: {bg}; color: #222; '
+            f"padding: 0.5em 0.8em; margin: 0.3em 0; font-family: sans-serif; "
+            f'line-height: 1.4">{text}</div>'
+        )
+
+    def _ipython_display_(self) -> None:
+        # A check already displayed this result in the current cell: do not echo
+        # it a second time when the check call is also the cell's last line.
+        shell = _ipython()
+        count = getattr(shell, "execution_count", None)
+        if self._shown_in is not None and self._shown_in == count:
+            return
+        from IPython.display import display
+
+        display({"text/plain": str(self), "text/html": self._repr_html_()}, raw=True)
+
+
+def _ipython() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is always there with Jupyter
+        return None
+    return get_ipython()
+
+
+def _strict() -> bool:
+    return os.environ.get(STRICT_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def show(result: CheckResult) -> CheckResult:
+    """Display a result (rich in a notebook, printed elsewhere) and return it.
+
+    Raises
+    ------
+    CheckFailed
+        When ``EMCOURSE_CHECKS_STRICT=1`` and the result did not pass.
+    """
+    shell = _ipython()
+    if shell is not None and getattr(shell, "display_pub", None) is not None:
+        from IPython.display import display
+
+        display({"text/plain": str(result), "text/html": result._repr_html_()}, raw=True)
+        result._shown_in = getattr(shell, "execution_count", None)
+    else:
+        print(result)
+    if _strict() and not result.passed:
+        raise CheckFailed(str(result))
+    return result
+
+
+# --------------------------------------------------------------------------
+# Formatting helpers
+# --------------------------------------------------------------------------
+
+
+def _fmt(x: Any, units: str = "") -> str:
+    """A number or a short tuple of numbers, 4 significant digits, with units."""
+    suffix = f" {units}" if units else ""
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x.item()
+    if isinstance(x, (tuple, list, np.ndarray)) and np.ndim(x) == 1 and len(x) <= 6:
+        return "(" + ", ".join(_fmt(v) for v in x) + ")" + suffix
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return f"{int(x):,}{suffix}"
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if x == 0 or 1e-3 <= abs(x) < 1e6:
+            return f"{x:.4g}{suffix}"
+        return f"{x:.3e}{suffix}"
+    return f"{x!r}{suffix}"
+
+
+def _shape(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _kind_of(shape: Sequence[int]) -> str:
+    return {0: "a single number", 1: "a 1D array", 2: "a 2D image", 3: "a 3D volume"}.get(
+        len(shape), f"a {len(shape)}D array"
+    )
+
+
+# --------------------------------------------------------------------------
+# Generic machinery
+# --------------------------------------------------------------------------
+
+
+def _learner_line(exc: BaseException, fn: Callable) -> str:
+    """' (line N of `name`)' for the deepest frame inside the learner's function."""
+    code = getattr(fn, "__code__", None)
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if code is not None and frame.f_code is code:
+            line = lineno
+    if line is None:
+        return ""
+    first = getattr(code, "co_firstlineno", 1)
+    return f" (line {line - first + 1} of `{getattr(fn, '__name__', 'your function')}`)"
+
+
+def _call(fn: Callable, args: tuple, *, name: str, hint: str) -> tuple[Any, CheckResult | None]:
+    """Call the learner's function; turn stubs and exceptions into results."""
+    if not callable(fn):
+        return None, CheckResult(
+            False,
+            name,
+            hint=hint,
+            status="error",
+            message=f"expected a function to check, but got {type(fn).__name__}. Pass the "
+            "function itself, without calling it: `check(my_function)`, not "
+            "`check(my_function())`.",
+        )
+    try:
+        return fn(*args), None
+    except NotImplementedError as exc:
+        text = str(exc).strip()
+        if not text or text.lower().startswith("replace this line"):
+            text = hint or "replace the `raise NotImplementedError` line with your code."
+        return None, CheckResult(
+            False, name, hint=hint, status="not done", message=f"{NOT_DONE} — {text}"
+        )
+    except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        detail = detail[:200]
+        return None, CheckResult(
+            False,
+            name,
+            hint=hint,
+            status="error",
+            message=f"your function raised {type(exc).__name__}"
+            + (f": {detail}" if detail else "")
+            + _learner_line(exc, fn)
+            + ". Run it on its own in a new cell to see the full traceback.",
+        )
+
+
+def _validate(
+    value: Any, like: Any, *, name: str, hint: str, subject: str = ""
+) -> CheckResult | None:
+    """Friendly messages for a value that cannot be compared with ``like``.
+
+    ``like`` is the reference value: a number, an array, or a tuple/list of them.
+    ``subject`` names the value in the message ("your box size"); by default
+    "your answer" or "your array". Returns None when the value has the right
+    type, shape and finite numbers.
+    """
+
+    def bad(message: str) -> CheckResult:
+        return CheckResult(False, name, hint=hint, status="failed", message=message)
+
+    if not subject:
+        subject = "your array" if isinstance(value, np.ndarray) and value.ndim else "your answer"
+    if value is None:
+        return bad(f"{subject} is None. Did you forget the `return` line in your function?")
+    if isinstance(like, (tuple, list)):
+        if isinstance(value, np.ndarray) and value.ndim >= 1:
+            value = list(value)
+        if not isinstance(value, (tuple, list)):
+            return bad(
+                f"{subject} is a {type(value).__name__} but {len(like)} values were expected, "
+                f"e.g. `return a, b{', c' if len(like) > 2 else ''}`."
+            )
+        if len(value) != len(like):
+            return bad(f"{subject} has {len(value)} values but {len(like)} were expected.")
+        for i, (v, ref) in enumerate(zip(value, like, strict=True)):
+            problem = _validate(
+                v, ref, name=name, hint=hint, subject=f"value {i + 1} of {len(like)} in {subject}"
+            )
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, Volume):
+        return bad(f"{subject} is a Volume; return its `.data` array (or a number) instead.")
+    if isinstance(value, (str, bytes, dict, set)) or callable(value):
+        return bad(f"{subject} is a {type(value).__name__}, but numbers were expected.")
+    try:
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001 - ragged lists and odd objects
+        return bad(f"{subject} is not an array of numbers (a ragged list?).")
+    ref_shape = np.shape(like)
+    if arr.dtype == object:
+        return bad(
+            f"{subject} is an array of Python objects (dtype=object), not numbers. "
+            "Ragged lists or None inside a list cause this."
+        )
+    if arr.dtype.kind in "SUV":
+        return bad(f"{subject} is text (dtype {arr.dtype}), but numbers were expected.")
+    if arr.dtype.kind == "c":
+        return bad(f"{subject} has complex numbers; take `.real` or `np.abs(...)` first.")
+    if arr.dtype.kind == "b" and np.asarray(like).dtype.kind != "b":
+        return bad(f"{subject} is True/False values (dtype bool), but numbers were expected.")
+    if arr.shape != ref_shape:
+        if arr.size == 1 and len(ref_shape) == 0:
+            arr = arr.reshape(())
+        else:
+            got = "is a single number" if arr.ndim == 0 else f"has shape {_shape(arr.shape)}"
+            want = (
+                "a single number"
+                if len(ref_shape) == 0
+                else f"a {_shape(ref_shape)} "
+                + {1: "array", 2: "image", 3: "volume"}.get(len(ref_shape), "array")
+            )
+            return bad(f"{subject} {got} but {want} was expected.")
+    bad_mask = ~np.isfinite(arr)
+    if bad_mask.any():
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(bad_mask.sum()) - n_nan
+        parts = [f"{n_nan:,} NaN" if n_nan else "", f"{n_inf:,} infinite" if n_inf else ""]
+        where = ""
+        if arr.ndim:
+            where = f" (the first at index {tuple(int(i) for i in np.argwhere(bad_mask)[0])})"
+        return bad(
+            f"{subject} contains {' and '.join(p for p in parts if p)} "
+            f"value{'s' if bad_mask.sum() > 1 else ''}{where}. NaN usually comes from 0/0 or "
+            "from a NaN in the input; inf from dividing by zero."
+        )
+    return None
+
+
+def check_close(
+    name: str,
+    value: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    hint: str = "",
+    units: str = "",
+    what: str = "",
+    diagnoses: Sequence[tuple[Any, str]] = (),
+    show_result: bool = True,
+) -> CheckResult:
+    """Compare a value with the reference and report, without revealing it.
+
+    Shape, dtype and NaN problems are reported first, in plain words. Then the
+    error is ``max |value - expected|`` and the tolerance is
+    ``atol + rtol * max |expected|``; the message names the learner's value
+    (numbers and short tuples only), the error and the tolerance.
+
+    Parameters
+    ----------
+    name : str
+        What is checked, e.g. ``"box size"``.
+    value, expected : number, array or tuple of them
+        The learner's answer and the reference (never shown).
+    rtol, atol : float
+        Relative and absolute tolerance.
+    hint : str
+        Shown when the check does not pass.
+    units : str
+        Units of the value, e.g. ``"Å"``.
+    what : str
+        How to call the value in the message; defaults to ``name``.
+    diagnoses : sequence of (value, str)
+        Typical wrong answers and the hint to give when the learner's value
+        matches one of them, e.g. ``[(in_voxels, "multiply by the voxel size")]``.
+    show_result : bool
+        Display the result (and raise in strict mode); False to only return it.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    >>> r = check_close("shift", 3.2, 0.0, atol=1.0, units="voxels", show_result=False)
+    >>> print(r.message)
+    your shift is 3.2 voxels, which is off by 3.2 voxels (tolerance 1 voxels).
+    """
+    what = what or name
+    problem = _validate(value, expected, name=name, hint=hint, subject=f"your {what}")
+    if problem is None:
+        got = _as_float(value)
+        ref = _as_float(expected)
+        error = float(np.max(np.abs(got - ref))) if ref.size else 0.0
+        tol = float(atol + rtol * (np.max(np.abs(ref)) if ref.size else 0.0))
+        passed = bool(error <= tol)
+        e, t = _fmt(error, units), _fmt(tol, units)
+        if passed:
+            message = f"right: the error is {e} (tolerance {t})."
+        elif isinstance(value, (tuple, list)) and any(np.ndim(v) > 0 for v in value):
+            message = (
+                f"the shapes of your {what} are right, but the values differ from the "
+                f"reference by up to {e} (tolerance {t})."
+            )
+        elif got.ndim == 0 or (got.ndim == 1 and got.size <= 6):
+            shown = _fmt(got.item() if got.ndim == 0 else got, units)
+            message = f"your {what} is {shown}, which is off by {e} (tolerance {t})."
+        else:
+            message = (
+                f"the shape of your {what} is right, but its values differ from the "
+                f"reference by up to {e} (tolerance {t})."
+            )
+        result_hint = hint if passed else _diagnose(got, diagnoses, tol, hint)
+        problem = CheckResult(
+            passed, name, value=error, tolerance=tol, hint=result_hint, message=message
+        )
+    elif diagnoses:
+        # wrong shape or type: a known mistake (e.g. slices in x, y, z order) still
+        # deserves its targeted hint
+        try:
+            problem.hint = _diagnose(_as_float(value), diagnoses, atol, hint)
+        except (TypeError, ValueError):
+            pass
+    return show(problem) if show_result else problem
+
+
+def _diagnose(got: np.ndarray, diagnoses: Sequence[tuple[Any, str]], tol: float, hint: str) -> str:
+    """The hint of the first known mistake that ``got`` matches, else ``hint``."""
+    for alternative, diagnosis in diagnoses:
+        try:
+            alt = _as_float(alternative)
+        except (TypeError, ValueError):
+            continue
+        if alt.shape == got.shape and np.max(np.abs(got - alt), initial=0) <= max(tol, 1e-9):
+            return diagnosis
+    return hint
+
+
+def _as_float(x: Any) -> np.ndarray:
+    if isinstance(x, (tuple, list)) and x and all(np.ndim(v) > 0 for v in x):
+        return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in x])
+    return np.asarray(x, dtype=np.float64)
+
+
+def check_function(
+    fn: Callable,
+    *args: Any,
+    name: str,
+    expected: Any = None,
+    measure: Callable[[Any], Any] | None = None,
+    target: Any = None,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    hint: str = "",
+    units: str = "",
+    what: str = "",
+    diagnoses: Sequence[tuple[Any, str]] = (),
+    show_result: bool = True,
+) -> CheckResult:
+    """Call the learner's function on ``args`` and compare its answer.
+
+    Order of feedback: the stub's ``NotImplementedError`` becomes "Not done
+    yet — <hint>"; any other exception a one-line message (type, message and
+    the line in the learner's function); a wrong type, shape, dtype or NaNs a
+    plain-words message; only then are values compared with
+    :func:`check_close`.
+
+    Parameters
+    ----------
+    fn : callable
+        The learner's function.
+    *args
+        Passed to ``fn``. Give it copies if ``fn`` must not change your data.
+    name : str
+        What is checked.
+    expected : number, array or tuple of them
+        The reference answer; its type and shape are also what ``fn`` must return.
+    measure : callable, optional
+        For tasks with many right answers: ``measure(answer)`` is compared with
+        ``target`` instead of comparing the answer with ``expected``, which then
+        only sets the expected type and shape (e.g. a threshold whose enclosed
+        volume is measured).
+    target : number or array, optional
+        What ``measure(answer)`` should be.
+    rtol, atol, hint, units, what, diagnoses, show_result
+        As in :func:`check_close`.
+
+    Returns
+    -------
+    CheckResult
+
+    Examples
+    --------
+    >>> def double(x):
+    ...     raise NotImplementedError("multiply by two")
+    >>> r = check_function(double, 2.0, name="double", expected=4.0, show_result=False)
+    >>> print(r.message)
+    Not done yet — multiply by two
+    >>> r = check_function(lambda x: [x, x], 2.0, name="double", expected=4.0,
+    ...                    show_result=False)
+    >>> print(r.message)
+    your answer has shape (2,) but a single number was expected.
+    """
+    value, problem = _call(fn, args, name=name, hint=hint)
+    if problem is None:
+        problem = _validate(value, expected, name=name, hint=hint)
+        if problem is not None and diagnoses:
+            try:
+                problem.hint = _diagnose(_as_float(value), diagnoses, atol, hint)
+            except (TypeError, ValueError):
+                pass
+    if problem is None:
+        if measure is not None:
+            try:
+                measured = measure(value)
+            except Exception as exc:  # noqa: BLE001
+                problem = CheckResult(
+                    False,
+                    name,
+                    hint=hint,
+                    status="failed",
+                    message=f"your answer could not be used ({type(exc).__name__}: {exc}).",
+                )
+            else:
+                problem = check_close(
+                    name,
+                    measured,
+                    target,
+                    rtol=rtol,
+                    atol=atol,
+                    hint=hint,
+                    units=units,
+                    what=what,
+                    diagnoses=diagnoses,
+                    show_result=False,
+                )
+        else:
+            problem = check_close(
+                name,
+                value,
+                expected,
+                rtol=rtol,
+                atol=atol,
+                hint=hint,
+                units=units,
+                what=what,
+                diagnoses=diagnoses,
+                show_result=False,
+            )
+    return show(problem) if show_result else problem
+
+
+def check_value(
+    name: str,
+    value: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    hint: str = "",
+    units: str = "",
+) -> CheckResult:
+    """Check a value the learner computed in a cell (not a function).
+
+    Same as :func:`check_close` with display; kept as the name notebooks use.
+    """
+    return check_close(name, value, expected, rtol=rtol, atol=atol, hint=hint, units=units)
+
+
+def _all_passed(name: str, results: Sequence[CheckResult], message: str) -> CheckResult:
+    """The first result that did not pass, or one passed result for all of them."""
+    for r in results:
+        if not r.passed:
+            return r
+    return CheckResult(
+        True,
+        name,
+        value=results[-1].value if results else None,
+        tolerance=results[-1].tolerance if results else None,
+        message=message,
+    )
+
+
+# --------------------------------------------------------------------------
+# Test data shared by the checks (seeded; not the learner's data on purpose)
+# --------------------------------------------------------------------------
+
+
+def _test_array(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
+    """A smooth, positive, asymmetric float32 volume of the given shape."""
+    from emcourse.simulate import phantom_map
+
+    box = max(shape)
+    full = phantom_map(box=box, voxel_size=200.0 / box * 1.0, diameter=150.0)
+    start = [(box - n) // 2 for n in shape]
+    vol = full[tuple(slice(s, s + n) for s, n in zip(start, shape, strict=True))]
+    rng = np.random.default_rng(seed)
+    vol = vol + 0.02 * rng.standard_normal(vol.shape).astype(np.float32)
+    return np.ascontiguousarray(np.clip(vol, 0, None) + 0.01, dtype=np.float32)
+
+
+def _test_volume(shape=(20, 24, 28), voxel_size=5.0, origin=(0.0, 0.0, 0.0), seed=0) -> Volume:
+    return Volume(
+        _test_array(shape, seed=seed),
+        voxel_size=voxel_size,
+        source=Source("emcourse-check", real=False, note="test volume of emcourse.checks"),
+        origin=origin,
+    )
+
+
+# --------------------------------------------------------------------------
+# Checks of sheet 00-archives ("Public archives")
+# --------------------------------------------------------------------------
+
+
+def box_size_angstrom(fn: Callable[[Volume], Any]) -> CheckResult:
+    """Check ``fn(vol) -> (z, y, x)``: the physical size of the box in angstrom.
+
+    ``fn`` is called on two test volumes with different edge lengths, one
+    with a single voxel size and one with a ``(z, y, x)`` voxel size.
+
+    Sample solution::
+
+        def box_size_angstrom(vol):
+            return tuple(n * s for n, s in zip(vol.shape, vol.voxel_size_zyx))
+    """
+    name = "box size"
+    hint = (
+        "multiply the number of voxels along each axis (`vol.shape`) by the voxel size "
+        "along that axis (`vol.voxel_size_zyx`)."
+    )
+    results = []
+    for vs in (5.0, (4.0, 5.0, 6.0)):
+        vol = _test_volume((20, 24, 28), voxel_size=vs)
+        ref = np.array(vol.shape) * np.array(vol.voxel_size_zyx)
+        diagnoses = [
+            (
+                np.array(vol.shape, dtype=float),
+                "that is the box in voxels; multiply by the voxel size to get angstrom.",
+            ),
+            (ref[::-1], "arrays are indexed (z, y, x); return the sizes in that order."),
+            (
+                np.array(vol.shape) / np.array(vol.voxel_size_zyx),
+                "the voxel size is angstrom per voxel: multiply, do not divide.",
+            ),
+        ]
+        r = check_function(
+            fn,
+            vol,
+            name=name,
+            expected=tuple(float(v) for v in ref),
+            rtol=0,
+            atol=1e-3,
+            units="Å",
+            diagnoses=diagnoses,
+            hint=hint,
+            show_result=False,
+        )
+        results.append(r)
+        if not r.passed:
+            break
+    return show(
+        _all_passed(
+            name,
+            results,
+            "your box sizes are right for a cubic and a non-cubic voxel, on a non-cubic box.",
+        )
+    )
+
+
+def central_slices(fn: Callable[[np.ndarray], Any]) -> CheckResult:
+    """Check ``fn(data) -> (z_slice, y_slice, x_slice)``: the three central planes.
+
+    For ``data`` of shape ``(nz, ny, nx)`` the answer is
+    ``data[nz // 2]`` (shape ``(ny, nx)``), ``data[:, ny // 2]`` (``(nz, nx)``)
+    and ``data[:, :, nx // 2]`` (``(nz, ny)``). Tested on a non-cubic box.
+
+    Sample solution::
+
+        def central_slices(data):
+            nz, ny, nx = data.shape
+            return data[nz // 2], data[:, ny // 2], data[:, :, nx // 2]
+    """
+    name = "central slices"
+    hint = (
+        "index the middle plane along each axis: `data[nz // 2]`, `data[:, ny // 2]`, "
+        "`data[:, :, nx // 2]`."
+    )
+    data = _test_array((20, 24, 28))
+    nz, ny, nx = data.shape
+    ref = (data[nz // 2], data[:, ny // 2], data[:, :, nx // 2])
+    diagnoses = [
+        (
+            (data[:, :, nx // 2], data[:, ny // 2], data[nz // 2]),
+            "the order is (z, y, x): first the z slice `data[nz // 2]`.",
+        ),
+    ]
+    return check_function(
+        fn,
+        data.copy(),
+        name=name,
+        expected=ref,
+        rtol=0,
+        atol=1e-6,
+        what="slices",
+        diagnoses=diagnoses,
+        hint=hint,
+    )
+
+
+def projection(fn: Callable[..., Any], *, axis: int = 0) -> CheckResult:
+    """Check ``fn(data) -> image``: the sum of the density along ``axis``.
+
+    With ``axis=0`` (z) the answer has shape ``(ny, nx)``. A mean instead of a
+    sum is accepted as wrong with a targeted hint.
+
+    Sample solution::
+
+        def project(data):
+            return data.sum(axis=0)
+    """
+    name = f"projection along axis {axis}"
+    hint = f"sum the density along axis {axis}: `data.sum(axis={axis})`."
+    data = _test_array((20, 24, 28), seed=1)
+    ref = data.astype(np.float64).sum(axis=axis)
+    diagnoses = [(data.mean(axis=axis), "that is the mean; the projection is the sum.")]
+    diagnoses += [
+        (data.sum(axis=a), f"that sums along axis {a}; sum along axis {axis}.")
+        for a in range(3)
+        if a != axis and data.sum(axis=a).shape == ref.shape
+    ]
+    return check_function(
+        fn,
+        data.copy(),
+        name=name,
+        expected=ref,
+        rtol=1e-4,
+        atol=1e-6,
+        what="projection",
+        diagnoses=diagnoses,
+        hint=hint,
+    )
+
+
+def centre_of_mass(fn: Callable[[Volume], Any]) -> CheckResult:
+    """Check ``fn(vol) -> (z, y, x)``: the centre of mass in angstrom.
+
+    The answer is the density-weighted mean voxel position, converted to
+    angstrom with the voxel size and shifted by ``vol.origin`` (the position of
+    voxel (0, 0, 0) in Å). The test volume is positive, non-cubic, off-centre,
+    with an origin that is not zero.
+
+    Sample solution::
+
+        def centre_of_mass(vol):
+            com_voxels = scipy.ndimage.center_of_mass(vol.data)
+            return tuple(o + c * s for o, c, s in
+                         zip(vol.origin, com_voxels, vol.voxel_size_zyx))
+    """
+    from scipy import ndimage
+
+    name = "centre of mass"
+    hint = (
+        "`scipy.ndimage.center_of_mass(vol.data)` gives voxels (z, y, x); multiply by "
+        "`vol.voxel_size_zyx` and add `vol.origin`."
+    )
+    data = _test_array((20, 24, 28), seed=2)
+    data = np.roll(data, (3, -2, 4), axis=(0, 1, 2))
+    vol = Volume(
+        data,
+        voxel_size=4.0,
+        origin=(120.0, -40.0, 200.0),
+        source=Source("emcourse-check", real=False),
+    )
+    com = np.array(ndimage.center_of_mass(data))
+    vs = np.array(vol.voxel_size_zyx)
+    org = np.array(vol.origin)
+    ref = tuple(float(v) for v in org + com * vs)
+    diagnoses = [
+        (com, "that is in voxels; multiply by the voxel size and add the origin."),
+        (com * vs, "that is relative to voxel (0, 0, 0); add `vol.origin`."),
+        (org + com, "multiply the voxel position by the voxel size before adding the origin."),
+        (tuple(np.array(ref)[::-1]), "arrays are indexed (z, y, x); return that order."),
+    ]
+    return check_function(
+        fn,
+        vol,
+        name=name,
+        expected=ref,
+        rtol=0,
+        atol=0.05,
+        units="Å",
+        diagnoses=diagnoses,
+        hint=hint,
+    )
+
+
+def threshold_for_volume(fn: Callable[[Volume, float], Any]) -> CheckResult:
+    """Check ``fn(vol, target_A3) -> level``: an isosurface level enclosing a volume.
+
+    Many levels are right; the check measures the volume the learner's level
+    encloses, ``(vol.data >= level).sum() * voxel volume``, and requires it to
+    be within 2 % of the target. Useful with the protein density rule of
+    thumb, about 1.21 Å³ per dalton.
+
+    Sample solution::
+
+        def threshold_for_volume(vol, target_A3):
+            voxel_A3 = np.prod(vol.voxel_size_zyx)
+            n = int(round(target_A3 / voxel_A3))
+            return np.sort(vol.data, axis=None)[::-1][n - 1]
+    """
+    name = "isosurface threshold"
+    hint = (
+        "divide the target volume by the volume of one voxel to get a number of voxels n; "
+        "the level is the n-th largest density (`np.sort(vol.data, axis=None)[::-1]`)."
+    )
+    vol = _test_volume((24, 24, 24), voxel_size=5.0, seed=3)
+    voxel_a3 = float(np.prod(vol.voxel_size_zyx))
+    results = []
+    for fraction in (0.05, 0.12):
+        target = fraction * vol.data.size * voxel_a3
+
+        def enclosed(level: Any, vol: Volume = vol, voxel_a3: float = voxel_a3) -> float:
+            return float((vol.data >= float(np.asarray(level))).sum() * voxel_a3)
+
+        r = check_function(
+            fn,
+            vol,
+            target,
+            name=name,
+            expected=0.0,
+            measure=enclosed,
+            target=target,
+            rtol=0.02,
+            units="Å³",
+            what="enclosed volume",
+            hint=hint,
+            show_result=False,
+        )
+        results.append(r)
+        if not r.passed:
+            break
+    return show(_all_passed(name, results, "your levels enclose the requested volumes within 2 %."))
+
+
+# Keep the most common misspelling working.
+center_of_mass = centre_of_mass

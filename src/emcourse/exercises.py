@@ -1,0 +1,325 @@
+"""Generate the student exercise sheets in ``exercises/`` from ``solutions/``.
+
+The single source of an exercise sheet is its solution notebook,
+``solutions/<track>/NN-slug.ipynb``. In its code cells each answer sits
+between two marker lines::
+
+    def box_size_angstrom(vol):
+        ### BEGIN SOLUTION
+        # HINT: multiply vol.shape by the voxel size
+        return tuple(n * s for n, s in zip(vol.shape, vol.voxel_size_zyx))
+        ### END SOLUTION
+
+and the student copy gets, at the same indentation::
+
+    def box_size_angstrom(vol):
+        # HINT: multiply vol.shape by the voxel size
+        raise NotImplementedError("multiply vol.shape by the voxel size")
+
+Without ``# HINT:`` lines the message is "Replace this line with your code".
+Markdown cells tagged ``solution`` are replaced by an empty answer cell, and
+markdown answers between the same markers are cut out.
+
+Answers are function bodies and the next cell hands the function to a check
+(``checks.box_size_angstrom(box_size_angstrom)``), so every cell of the student
+copy runs and each check says "Not done yet" with the hint.
+
+The output is deterministic: outputs and execution counts cleared, metadata
+reduced to ``kernelspec`` and ``language_info`` (notebook) and ``tags`` (cells),
+written as nbformat/nbstripout write JSON (``indent=1``, sorted keys, trailing
+newline). Building twice gives identical bytes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import nbformat
+
+__all__ = [
+    "BEGIN",
+    "END",
+    "GENERIC_HINT",
+    "SolutionMarkupError",
+    "build",
+    "build_all",
+    "check_all",
+    "make_exercise",
+    "stub_source",
+]
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+GENERIC_HINT = "Replace this line with your code"
+MARKDOWN_ANSWER = "*Write your answer here.*"
+SOLUTION_TAG = "solution"
+
+_HINT = re.compile(r"^\s*#\s*HINT:\s?(?P<text>.*?)\s*$")
+_NB_METADATA_KEYS = ("kernelspec", "language_info")
+_DEFAULT_KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+class SolutionMarkupError(ValueError):
+    """A solution notebook's BEGIN/END SOLUTION markers do not pair up."""
+
+
+def _py_string(text: str) -> str:
+    """A Python string literal for ``text``, double-quoted where possible."""
+    if '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return repr(text)
+
+
+def stub_source(source: str, *, where: str = "cell") -> str:
+    """Replace every BEGIN/END SOLUTION block of a code cell with a stub.
+
+    Parameters
+    ----------
+    source : str
+        Source of one code cell.
+    where : str
+        Names the cell in error messages, e.g. ``"solutions/x.ipynb, cell 4"``.
+
+    Returns
+    -------
+    str
+        The source with each block replaced by its ``# HINT:`` comments and a
+        ``raise NotImplementedError(...)`` at the indentation of the BEGIN line.
+
+    Raises
+    ------
+    SolutionMarkupError
+        For an END without BEGIN, a BEGIN inside a block, or a missing END.
+
+    Examples
+    --------
+    >>> src = "def f(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION\\n"
+    >>> print(stub_source(src))
+    def f(x):
+        raise NotImplementedError("Replace this line with your code")
+    <BLANKLINE>
+    """
+    out: list[str] = []
+    block: list[str] | None = None
+    indent = ""
+    begin_line = 0
+    for number, line in enumerate(source.splitlines(keepends=True), start=1):
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            if block is not None:
+                raise SolutionMarkupError(
+                    f"{where}, line {number}: '{BEGIN}' inside the block opened on line "
+                    f"{begin_line}. Close each block with '{END}' before opening another."
+                )
+            block, begin_line = [], number
+            indent = line[: len(line) - len(line.lstrip())]
+        elif stripped.startswith(END):
+            if block is None:
+                raise SolutionMarkupError(
+                    f"{where}, line {number}: '{END}' without a matching '{BEGIN}'."
+                )
+            hints = [m.group("text") for m in map(_HINT.match, block) if m]
+            for hint in hints:
+                out.append(f"{indent}# HINT: {hint}\n")
+            message = " ".join(h for h in hints if h) or GENERIC_HINT
+            out.append(f"{indent}raise NotImplementedError({_py_string(message)})\n")
+            block = None
+        elif block is not None:
+            block.append(line)
+        else:
+            out.append(line)
+    if block is not None:
+        raise SolutionMarkupError(
+            f"{where}: '{BEGIN}' on line {begin_line} has no '{END}'. Add the END line "
+            "after the answer."
+        )
+    text = "".join(out)
+    # nbformat stores cell sources without a final newline; keep the cell's own style.
+    if not source.endswith("\n") and text.endswith("\n"):
+        text = text[:-1]
+    return text
+
+
+def _markdown_source(source: str, *, where: str) -> str:
+    """Cut BEGIN/END SOLUTION blocks out of a markdown cell."""
+    out: list[str] = []
+    inside = False
+    for line in source.splitlines(keepends=True):
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            if inside:
+                raise SolutionMarkupError(f"{where}: nested '{BEGIN}' in a markdown cell.")
+            inside = True
+        elif stripped.startswith(END):
+            if not inside:
+                raise SolutionMarkupError(f"{where}: '{END}' without '{BEGIN}'.")
+            inside = False
+            out.append(MARKDOWN_ANSWER + "\n")
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise SolutionMarkupError(f"{where}: '{BEGIN}' has no '{END}' in a markdown cell.")
+    return "".join(out).rstrip("\n")
+
+
+def make_exercise(
+    solution: nbformat.NotebookNode, *, name: str = "notebook"
+) -> nbformat.NotebookNode:
+    """Return the student copy of a solution notebook (the input is not changed).
+
+    Parameters
+    ----------
+    solution : NotebookNode
+        A v4 notebook.
+    name : str
+        Names the notebook in error messages.
+    """
+    nb = nbformat.v4.new_notebook()
+    meta = solution.get("metadata", {})
+    nb.metadata = nbformat.from_dict(
+        {k: copy.deepcopy(meta[k]) for k in _NB_METADATA_KEYS if k in meta}
+    )
+    nb.metadata.setdefault("kernelspec", nbformat.from_dict(_DEFAULT_KERNELSPEC))
+    nb.metadata.setdefault("language_info", nbformat.from_dict({"name": "python"}))
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    for index, cell in enumerate(solution.cells):
+        where = f"{name}, cell {index + 1}"
+        source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        tags = list(cell.get("metadata", {}).get("tags", []))
+        cell_id = cell.get("id") or f"cell-{index + 1}"
+        if cell.cell_type == "code":
+            new = nbformat.v4.new_code_cell(stub_source(source, where=where))
+        elif cell.cell_type == "markdown":
+            if SOLUTION_TAG in tags:
+                new = nbformat.v4.new_markdown_cell(MARKDOWN_ANSWER)
+            else:
+                new = nbformat.v4.new_markdown_cell(_markdown_source(source, where=where))
+        else:
+            new = nbformat.v4.new_raw_cell(source)
+        new.id = cell_id
+        tags = [t for t in tags if t != SOLUTION_TAG]
+        new.metadata = nbformat.from_dict({"tags": tags} if tags else {})
+        nb.cells.append(new)
+    return nb
+
+
+def _render(solution_path: Path) -> str:
+    nb = nbformat.read(solution_path, as_version=4)
+    exercise = make_exercise(nb, name=str(solution_path))
+    nbformat.validate(exercise)
+    text = nbformat.writes(exercise)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def build(solution_path: str | Path, exercise_path: str | Path) -> bool:
+    """Write the student copy of one solution notebook.
+
+    Returns
+    -------
+    bool
+        True when the file was written, False when it was already up to date.
+    """
+    text = _render(Path(solution_path))
+    target = Path(exercise_path)
+    if target.exists() and target.read_bytes() == text.encode("utf-8"):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(text.encode("utf-8"))
+    return True
+
+
+def _solutions(root: Path) -> list[Path]:
+    base = root / "solutions"
+    if not base.is_dir():
+        return []
+    return sorted(
+        p for p in base.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.relative_to(base).parts
+    )
+
+
+def _exercises(root: Path) -> list[Path]:
+    base = root / "exercises"
+    if not base.is_dir():
+        return []
+    return sorted(
+        p for p in base.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.relative_to(base).parts
+    )
+
+
+def build_all(root: str | Path = Path("."), *, verbose: bool = False) -> list[Path]:
+    """Regenerate ``exercises/`` from every notebook in ``solutions/``.
+
+    Exercise notebooks whose solution no longer exists are deleted.
+
+    Parameters
+    ----------
+    root : path
+        The repository root (holding ``solutions/`` and ``exercises/``).
+    verbose : bool
+        Print one line per file written or removed.
+
+    Returns
+    -------
+    list of Path
+        Files written or removed.
+    """
+    root = Path(root)
+    changed: list[Path] = []
+    wanted = set()
+    for sol in _solutions(root):
+        rel = sol.relative_to(root / "solutions")
+        target = root / "exercises" / rel
+        wanted.add(target)
+        if build(sol, target):
+            changed.append(target)
+            if verbose:
+                print(f"wrote {target.relative_to(root)} from {sol.relative_to(root)}")
+    for stale in _exercises(root):
+        if stale not in wanted:
+            stale.unlink()
+            changed.append(stale)
+            if verbose:
+                print(f"removed {stale.relative_to(root)} (its solution no longer exists)")
+    return changed
+
+
+def check_all(root: str | Path = Path(".")) -> list[str]:
+    """List how ``exercises/`` differs from what :func:`build_all` would write.
+
+    Returns
+    -------
+    list of str
+        One line per missing, different or stale exercise; empty when in sync.
+    """
+    root = Path(root)
+    problems: list[str] = []
+    wanted = set()
+    for sol in _solutions(root):
+        rel = sol.relative_to(root / "solutions")
+        target = root / "exercises" / rel
+        wanted.add(target)
+        try:
+            text = _render(sol)
+        except (SolutionMarkupError, nbformat.ValidationError, json.JSONDecodeError) as exc:
+            problems.append(f"solutions/{rel.as_posix()}: cannot generate the exercise: {exc}")
+            continue
+        if not target.exists():
+            problems.append(
+                f"exercises/{rel.as_posix()} is missing; run `emcourse exercises build`."
+            )
+        elif target.read_bytes() != text.encode("utf-8"):
+            problems.append(
+                f"exercises/{rel.as_posix()} differs from what solutions/{rel.as_posix()} "
+                "generates; run `emcourse exercises build` (never edit exercises/ by hand)."
+            )
+    for stale in _exercises(root):
+        if stale not in wanted:
+            rel = stale.relative_to(root / "exercises").as_posix()
+            problems.append(
+                f"exercises/{rel} has no solutions/{rel}; run `emcourse exercises build` "
+                "to remove it."
+            )
+    return problems
