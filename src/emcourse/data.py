@@ -136,36 +136,55 @@ def _size_text(entry: dict) -> str:
     return f"~{text} (estimate)" if entry.get("size_estimated") else text
 
 
-def registry_markdown() -> str:
+_TABLE_COLUMNS = {
+    "name": "Name",
+    "archive": "Archive",
+    "accession": "Accession",
+    "size": "Size",
+    "licence": "Licence",
+    "citation": "Citation",
+    "subset": "Subset",
+}
+
+
+def registry_markdown(
+    columns: tuple[str, ...] = (
+        "name",
+        "archive",
+        "accession",
+        "size",
+        "licence",
+        "citation",
+        "subset",
+    ),
+) -> str:
     """A markdown table of every dataset, for the book's data and licences page.
+
+    Parameters
+    ----------
+    columns : tuple of str
+        Which columns, in order, from name, archive, accession (linked to its
+        page), size, licence, citation, subset.
 
     Returns
     -------
     str
-        Columns: name, archive, accession (linked to its page), size, licence,
-        citation, subset.
 
     Examples
     --------
     >>> print(registry_markdown().splitlines()[0])
     | Name | Archive | Accession | Size | Licence | Citation | Subset |
+    >>> print(registry_markdown(("name", "licence")).splitlines()[0])
+    | Name | Licence |
     """
     rows = [
-        "| Name | Archive | Accession | Size | Licence | Citation | Subset |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| " + " | ".join(_TABLE_COLUMNS[c] for c in columns) + " |",
+        "|" + " --- |" * len(columns),
     ]
     for name, e in registry().items():
         acc = f"[{e['accession']}]({e['page']})" if e.get("page") else e["accession"]
-        cells = [
-            f"`{name}`",
-            e["archive"],
-            acc,
-            _size_text(e),
-            e["licence"],
-            e["citation"],
-            e["subset"],
-        ]
-        rows.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+        values = {**e, "name": f"`{name}`", "accession": acc, "size": _size_text(e)}
+        rows.append("| " + " | ".join(str(values[c]).replace("|", "/") for c in columns) + " |")
     return "\n".join(rows) + "\n"
 
 

@@ -1,0 +1,18 @@
+"""Self-checks for exercise sheets: quantitative feedback without the answer.
+
+``_core`` holds the machinery (:class:`CheckResult`, :func:`check_function`,
+:func:`check_close`); each track's checks live in their own module and are
+re-exported here, so a sheet calls ``checks.<name>(learner_function)``.
+"""
+
+from emcourse.checks._core import *  # noqa: F403
+from emcourse.checks._core import NOT_DONE, STRICT_ENV  # noqa: F401
+from emcourse.checks._core import __all__ as _core_all
+from emcourse.checks.archives import *  # noqa: F403
+from emcourse.checks.archives import __all__ as _archives_all
+from emcourse.checks.averaging import *  # noqa: F403
+from emcourse.checks.averaging import __all__ as _averaging_all
+from emcourse.checks.tomograms import *  # noqa: F403
+from emcourse.checks.tomograms import __all__ as _tomograms_all
+
+__all__ = [*_core_all, *_archives_all, *_tomograms_all, *_averaging_all]
