@@ -23,7 +23,8 @@ book: install
 
 ## Lint, format check, stripped notebooks, generated files in sync, then every test.
 test: install lint
-	EMCOURSE_OFFLINE=1 $(PY) -m pytest tests notebooks solutions --nbval-lax --nbval-current-env
+	EMCOURSE_OFFLINE=1 EMCOURSE_CHECKS_STRICT=1 $(PY) -m pytest --doctest-modules \
+		src tests notebooks solutions --nbval-lax --nbval-current-env
 
 lint: install
 	$(VENV)/bin/ruff check .

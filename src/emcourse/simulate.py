@@ -7,6 +7,8 @@ in, arrays out, no files, no plots.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 # The phantom "molecule": Gaussian blobs in a frame 1 unit = 1/2 diameter,
@@ -65,3 +67,498 @@ def phantom_map(*, box: int = 32, voxel_size: float = 10.0, diameter: float = 22
         vol += weight * np.exp(-d2 / (2 * (sigma * half) ** 2))
     vol /= vol.max()
     return vol.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- tilt series
+
+_ELECTRON_REST_KEV = 510.99895
+
+
+def tilt_scheme(
+    *,
+    min_angle: float = -60.0,
+    max_angle: float = 60.0,
+    step: float = 3.0,
+    order: str = "dose-symmetric",
+    group: int = 2,
+) -> np.ndarray:
+    """Tilt angles in degrees, in the order they are acquired.
+
+    Parameters
+    ----------
+    min_angle, max_angle, step : float
+        Range and increment in degrees; 0 must be on the grid for the
+        dose-symmetric and bidirectional schemes.
+    order : {"dose-symmetric", "sequential", "bidirectional"}
+        ``"dose-symmetric"`` (Hagen et al. 2017): start at 0, then alternate
+        sides in groups of ``group`` tilts: with ``group=2`` this gives
+        0, +3, -3, -6, +6, +9, -9, ... exactly as in the EMPIAR-10164 mdoc.
+        ``"sequential"``: min to max. ``"bidirectional"``: 0 to max, then -step
+        down to min.
+    group : int
+        Tilts per side before switching, for the dose-symmetric scheme.
+
+    Examples
+    --------
+    >>> tilt_scheme(min_angle=-9, max_angle=9)[:7].tolist()
+    [0.0, 3.0, -3.0, -6.0, 6.0, 9.0, -9.0]
+    >>> len(tilt_scheme())
+    41
+    """
+    if step <= 0 or min_angle > max_angle:
+        raise ValueError(
+            f"need step > 0 and min_angle <= max_angle; got step={step}, "
+            f"range=({min_angle}, {max_angle})."
+        )
+    grid = np.arange(min_angle, max_angle + step / 2, step, dtype=np.float64)
+    if order == "sequential":
+        return grid
+    if not np.any(np.isclose(grid, 0.0)):
+        raise ValueError(
+            f"the {order!r} scheme starts at 0 deg, but 0 is not on the grid "
+            f"{min_angle}:{max_angle}:{step}; choose a range that contains 0."
+        )
+    pos = [a for a in grid if a > 1e-9]
+    neg = [a for a in grid[::-1] if a < -1e-9]
+    if order == "bidirectional":
+        return np.array([0.0, *pos, *neg])
+    if order != "dose-symmetric":
+        raise ValueError(
+            f"unknown order {order!r}; use 'dose-symmetric', 'sequential' or 'bidirectional'."
+        )
+    out = [0.0]
+    sides = [pos, neg]
+    side, first = 0, True
+    while pos or neg:
+        take = 1 if first else group  # the first excursion is one tilt, then groups
+        first = False
+        src = sides[side]
+        for _ in range(take):
+            if src:
+                out.append(src.pop(0))
+        if not sides[1 - side] and src:
+            continue
+        side = 1 - side
+    return np.array(out)
+
+
+def electron_wavelength(voltage_kv: float) -> float:
+    """Relativistic electron wavelength in angstrom (0.0197 at 300 kV)."""
+    v = voltage_kv * 1e3
+    return 12.2643247 / np.sqrt(v * (1 + v * 0.978466e-6))
+
+
+def _ctf_of_k(k, *, defocus_um, voltage_kv, cs_mm, amplitude_contrast):
+    lam = electron_wavelength(voltage_kv)
+    dz = defocus_um * 1e4
+    cs = cs_mm * 1e7
+    chi = np.pi * lam * dz * k**2 - 0.5 * np.pi * cs * lam**3 * k**4
+    a = amplitude_contrast
+    return -(np.sqrt(1 - a * a) * np.sin(chi) + a * np.cos(chi))
+
+
+def ctf_1d(
+    n: int,
+    *,
+    voxel_size: float,
+    defocus_um: float,
+    voltage_kv: float = 300.0,
+    cs_mm: float = 2.7,
+    amplitude_contrast: float = 0.07,
+):
+    """The contrast transfer function along one axis, from 0 to Nyquist.
+
+    ``CTF(k) = -(sqrt(1 - A**2) sin chi + A cos chi)`` with
+    ``chi = pi lambda dz k**2 - pi/2 Cs lambda**3 k**4``; ``dz > 0`` is
+    underfocus. Negative at low frequency: density appears dark in raw images.
+
+    Returns
+    -------
+    frequency : ndarray
+        ``scipy.fft.rfftfreq(n, voxel_size)``, 1/angstrom.
+    ctf : ndarray
+
+    Examples
+    --------
+    >>> f, c = ctf_1d(64, voxel_size=10.0, defocus_um=3.0)
+    >>> round(float(c[0]), 2), float(f[-1])
+    (-0.07, 0.05)
+    """
+    import scipy.fft as sfft
+
+    k = sfft.rfftfreq(int(n), voxel_size)
+    return k, _ctf_of_k(
+        k,
+        defocus_um=defocus_um,
+        voltage_kv=voltage_kv,
+        cs_mm=cs_mm,
+        amplitude_contrast=amplitude_contrast,
+    )
+
+
+def ctf_2d(
+    shape,
+    *,
+    voxel_size: float,
+    defocus_um: float,
+    voltage_kv: float = 300.0,
+    cs_mm: float = 2.7,
+    amplitude_contrast: float = 0.07,
+    rfft: bool = False,
+) -> np.ndarray:
+    """The (isotropic) CTF on a 2D Fourier grid for images of ``shape`` (rows, columns).
+
+    Zero frequency first (the :func:`numpy.fft.fft2` layout; ``rfft=True`` for
+    the :func:`numpy.fft.rfft2` half plane); use ``np.fft.fftshift`` to display.
+    See :func:`ctf_1d` for the formula.
+
+    Examples
+    --------
+    >>> c = ctf_2d((32, 32), voxel_size=10.0, defocus_um=3.0)
+    >>> c.shape, round(float(c[0, 0]), 2)
+    ((32, 32), -0.07)
+    """
+    import scipy.fft as sfft
+
+    ky = sfft.fftfreq(shape[0], voxel_size)[:, None]
+    kx = (sfft.rfftfreq if rfft else sfft.fftfreq)(shape[1], voxel_size)[None, :]
+    k = np.sqrt(ky**2 + kx**2)
+    return _ctf_of_k(
+        k,
+        defocus_um=defocus_um,
+        voltage_kv=voltage_kv,
+        cs_mm=cs_mm,
+        amplitude_contrast=amplitude_contrast,
+    ).astype(np.float32)
+
+
+def _projector(angles_deg, nz: int, nx: int):
+    """Sparse matrix mapping a (z, x) slice, flattened, to all tilts' rows (tilt, x').
+
+    The specimen is rotated by ``theta`` about y; a point (x, z) (centred
+    coordinates) lands on detector column ``x' = x cos theta + z sin theta``.
+    Ray-driven with linear interpolation along x and path length
+    ``1 / cos theta`` per plane, so the transpose is the back-projection.
+    """
+    from scipy import sparse
+
+    angles = np.deg2rad(np.atleast_1d(np.asarray(angles_deg, dtype=np.float64)))
+    if np.any(np.abs(angles) > np.deg2rad(80)):
+        raise ValueError(
+            "tilts beyond +-80 deg are not supported by this projector; "
+            f"got {np.rad2deg(np.abs(angles).max()):.1f} deg."
+        )
+    cz, cx = nz // 2, nx // 2
+    j = np.arange(nx) - cx  # detector column, centred
+    z = np.arange(nz) - cz
+    rows, cols, vals = [], [], []
+    for t, th in enumerate(angles):
+        c, s = np.cos(th), np.sin(th)
+        xs = (j[None, :] - z[:, None] * s) / c + cx  # (nz, nx'): sampled x index
+        i0 = np.floor(xs).astype(np.int64)
+        w1 = xs - i0
+        for di, w in ((0, 1 - w1), (1, w1)):
+            ii = i0 + di
+            ok = (ii >= 0) & (ii < nx) & (w > 1e-7)
+            zz, jj = np.nonzero(ok)
+            rows.append(t * nx + jj)
+            cols.append(zz * nx + ii[ok])
+            vals.append((w[ok] / c).astype(np.float32))
+    rows, cols, vals = (np.concatenate(a) for a in (rows, cols, vals))
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(len(angles) * nx, nz * nx))
+
+
+def project(volume, angle_deg) -> np.ndarray:
+    """Parallel-beam projection(s) of a volume tilted about the y (row) axis.
+
+    Parameters
+    ----------
+    volume : ndarray (z, y, x)
+    angle_deg : float or sequence of float
+        Tilt angle(s) in degrees, |angle| <= 80.
+
+    Returns
+    -------
+    ndarray of float32
+        ``(y, x)`` for one angle, ``(n_tilts, y, x)`` for several: line
+        integrals in units of density x voxels.
+
+    Examples
+    --------
+    >>> vol = np.zeros((8, 4, 16), np.float32); vol[4, 2, 8] = 1.0
+    >>> p = project(vol, 0.0)
+    >>> p.shape, float(p[2, 8])
+    ((4, 16), 1.0)
+    >>> blob = np.exp(-((np.indices((16, 4, 32)) - [[[[8]]], [[[2]]], [[[16]]]]) ** 2).sum(0) / 8)
+    >>> np.round(project(blob, [30.0, -30.0]).sum(axis=(1, 2)) / blob.sum(), 2).tolist()
+    [1.0, 1.0]
+    """
+    vol = np.asarray(volume, dtype=np.float32)
+    single = np.ndim(angle_deg) == 0
+    nz, ny, nx = vol.shape
+    A = _projector(angle_deg, nz, nx)
+    v2 = np.ascontiguousarray(vol.transpose(0, 2, 1)).reshape(nz * nx, ny)
+    p = (A @ v2).reshape(-1, nx, ny).transpose(0, 2, 1)
+    p = np.ascontiguousarray(p, dtype=np.float32)
+    return p[0] if single else p
+
+
+def weighted_backprojection(projections, angles, *, thickness: int, flip=None) -> np.ndarray:
+    """Reconstruct a tomogram from a tilt series by weighted (filtered) back-projection.
+
+    Each projection is filtered with a ramp ``|k_x|`` (perpendicular to the
+    tilt axis), optionally phase-flipped, and smeared back along its
+    projection direction; the sum over tilts is weighted by the angular
+    increment, so densities keep their scale (away from the missing wedge).
+
+    Parameters
+    ----------
+    projections : ndarray (n_tilts, y, x)
+    angles : sequence of float
+        Tilt of each projection in degrees (any order).
+    thickness : int
+        Number of z planes to reconstruct.
+    flip : ndarray (n_tilts, y, x // 2 + 1) or (y, x // 2 + 1), optional
+        Sign of the CTF on the ``rfft2`` grid for phase flipping.
+
+    Returns
+    -------
+    ndarray of float32 (thickness, y, x)
+
+    Examples
+    --------
+    >>> vol = np.zeros((16, 8, 32), np.float32); vol[8, 4, 16] = 1.0
+    >>> angles = np.arange(-60, 61, 3.0)
+    >>> rec = weighted_backprojection(project(vol, angles), angles, thickness=16)
+    >>> tuple(int(i) for i in np.unravel_index(np.argmax(rec), rec.shape))
+    (8, 4, 16)
+    """
+    import scipy.fft as sfft
+
+    proj = np.asarray(projections, dtype=np.float32)
+    angles = np.asarray(angles, dtype=np.float64)
+    if proj.ndim != 3 or len(proj) != len(angles):
+        raise ValueError(
+            f"projections must be (n_tilts, y, x) with one angle each; got {proj.shape} "
+            f"and {len(angles)} angles."
+        )
+    n_t, ny, nx = proj.shape
+    # angular weight: half the gap to each neighbour, in radians
+    srt = np.sort(angles)
+    gaps = np.diff(srt)
+    dtheta_sorted = np.empty(n_t)
+    if n_t == 1:
+        dtheta_sorted[:] = 1.0
+    else:
+        dtheta_sorted[1:-1] = 0.5 * (gaps[:-1] + gaps[1:])
+        dtheta_sorted[0], dtheta_sorted[-1] = gaps[0], gaps[-1]
+    dtheta = np.empty(n_t)
+    dtheta[np.argsort(angles, kind="stable")] = np.deg2rad(dtheta_sorted)
+    ramp = np.abs(sfft.rfftfreq(nx)).astype(np.float32)
+    ramp[0] = 0.25 / nx  # keeps a little of the mean, as the discrete ramp does
+    F = sfft.rfft2(proj, workers=2)
+    F *= ramp[None, None, :]
+    if flip is not None:
+        F *= np.asarray(flip, dtype=np.float32)
+    F *= dtheta.astype(np.float32)[:, None, None]
+    filt = sfft.irfft2(F, s=(ny, nx), workers=2)
+    A = _projector(angles, int(thickness), nx)
+    p2 = np.ascontiguousarray(filt.transpose(0, 2, 1)).reshape(n_t * nx, ny)
+    rec = (A.T @ p2).reshape(int(thickness), nx, ny).transpose(0, 2, 1)
+    return np.ascontiguousarray(rec, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- tomograms
+
+
+@dataclass(frozen=True)
+class SimulatedTomogram:
+    """A simulated tomogram with its ground truth.
+
+    Attributes
+    ----------
+    tomogram : ndarray of float32 (z, y, x)
+        WBP reconstruction; protein density is positive (bright).
+    positions : ndarray (n, 3)
+        True particle centres ``(z, y, x)`` in voxels (sub-voxel).
+    rotations : ndarray (n, 3, 3)
+        True poses: particle = ``sta.rotate_volume(reference, rotations[i])``.
+    eulers : ndarray (n, 3)
+        The same as RELION ZYZ ``(rot, tilt, psi)`` in degrees.
+    tilt_angles : ndarray
+        Tilts in acquisition order, degrees.
+    voxel_size : float
+        Angstrom per voxel.
+    snr : float
+        Signal-to-noise ratio per projection (see :func:`simulate_tomogram`).
+    defocus_um : float
+        Underfocus in micrometres.
+    tilt_range : tuple of float
+        (min, max) tilt, for :func:`emcourse.sta.wedge_mask`.
+    """
+
+    tomogram: np.ndarray
+    positions: np.ndarray
+    rotations: np.ndarray
+    eulers: np.ndarray
+    tilt_angles: np.ndarray
+    voxel_size: float
+    snr: float
+    defocus_um: float
+    tilt_range: tuple
+
+
+def _support_radius(reference, frac=0.05) -> float:
+    ref = np.asarray(reference)
+    c = np.array([n // 2 for n in ref.shape])
+    pts = np.argwhere(ref > frac * ref.max())
+    if len(pts) == 0:
+        return 1.0
+    return float(np.sqrt(((pts - c) ** 2).sum(axis=1)).max()) + 0.5
+
+
+def _place_positions(rng, shape, margin, n, min_dist, max_tries=20000):
+    lo = np.array([margin] * 3, dtype=np.float64)
+    hi = np.array(shape, dtype=np.float64) - margin - 1
+    if np.any(hi <= lo):
+        raise ValueError(
+            f"volume {shape} is too small for particles needing a margin of {margin} voxels; "
+            "use a bigger shape or a smaller reference box."
+        )
+    pts = []
+    tries = 0
+    while len(pts) < n and tries < max_tries:
+        tries += 1
+        p = lo + rng.random(3) * (hi - lo)
+        if pts and np.min(np.sum((np.asarray(pts) - p) ** 2, axis=1)) < min_dist**2:
+            continue
+        pts.append(p)
+    if len(pts) < n:
+        raise ValueError(
+            f"could place only {len(pts)} of {n} non-overlapping particles "
+            f"(minimum distance {min_dist:.1f} voxels) in a volume of shape {shape}; "
+            "ask for fewer particles or a bigger volume."
+        )
+    return np.asarray(pts)
+
+
+def simulate_tomogram(
+    reference,
+    *,
+    voxel_size: float = 10.0,
+    shape=(64, 256, 256),
+    n_particles: int = 60,
+    tilt_range=(-60.0, 60.0),
+    tilt_step: float = 3.0,
+    snr: float = 0.1,
+    defocus_um: float = 2.0,
+    dose_per_tilt: float = 0.0,
+    seed=0,
+) -> SimulatedTomogram:
+    """Simulate a cryo-ET tomogram of randomly placed, randomly oriented copies of a reference.
+
+    Steps: place ``n_particles`` non-overlapping copies (centres at least one
+    particle diameter apart, fully inside the volume) with uniformly random
+    rotations; project the volume at each tilt of a dose-symmetric scheme
+    (:func:`tilt_scheme`); apply the CTF; optionally attenuate by the
+    cumulative dose in acquisition order (Grant & Grigorieff 2015 critical
+    exposure); add white Gaussian noise; phase-flip; reconstruct by weighted
+    back-projection (:func:`weighted_backprojection`).
+
+    **SNR** is defined per projection: the variance of the noise-free
+    projection (after the CTF, over the whole image) divided by the variance
+    of the added noise. ``snr=0.1`` means each tilt image has ten times more
+    noise variance than signal variance.
+
+    Parameters
+    ----------
+    reference : ndarray (b, b, b)
+        Density at ``voxel_size``, e.g. :func:`phantom_map`.
+    voxel_size : float
+        Angstrom per voxel.
+    shape : tuple of 3 int
+        Tomogram shape ``(z, y, x)``.
+    n_particles : int
+    tilt_range : (float, float)
+        Degrees.
+    tilt_step : float
+        Degrees.
+    snr : float
+        Per-projection signal-to-noise ratio (above); ``np.inf`` for no noise.
+    defocus_um : float
+        Underfocus in micrometres (same for every tilt; no defocus gradient).
+        At 2 um and 300 kV the first CTF zero (20 A) lies at the Nyquist
+        frequency of 10 A voxels; at 3 um it moves to 24 A.
+    dose_per_tilt : float
+        Electrons per square angstrom per tilt for the exposure filter; 0 = off.
+    seed : int
+        Everything random comes from ``numpy.random.default_rng(seed)``.
+
+    Returns
+    -------
+    SimulatedTomogram
+
+    Examples
+    --------
+    >>> ref = phantom_map(box=16, voxel_size=20.0)
+    >>> sim = simulate_tomogram(ref, voxel_size=20.0, shape=(32, 64, 64), n_particles=4)
+    >>> sim.tomogram.shape, sim.positions.shape, len(sim.tilt_angles)
+    ((32, 64, 64), (4, 3), 41)
+    """
+    import scipy.fft as sfft
+
+    from emcourse import sta
+
+    reference = np.asarray(reference, dtype=np.float32)
+    shape = tuple(int(s) for s in shape)
+    rng = np.random.default_rng(seed)
+    box = reference.shape[0]
+    radius = _support_radius(reference)
+    positions = _place_positions(rng, shape, box // 2 + 1, int(n_particles), 2 * radius)
+    rotations = sta.random_rotations(int(n_particles), seed=rng)
+    eulers = sta.matrix_to_euler(rotations)
+
+    volume = np.zeros(shape, np.float32)
+    for p, R in zip(positions, rotations, strict=True):
+        ip = np.rint(p).astype(int)
+        frac = p - ip
+        part = sta.rotate_volume(reference, R, shift=frac, order=3)
+        sl = tuple(slice(i - box // 2, i - box // 2 + box) for i in ip)
+        volume[sl] += part
+
+    lo, hi = (float(t) for t in tilt_range)
+    angles = tilt_scheme(min_angle=lo, max_angle=hi, step=tilt_step)
+    proj = project(volume, angles)
+    ny, nx = shape[1], shape[2]
+    ctf = ctf_2d((ny, nx), voxel_size=voxel_size, defocus_um=defocus_um, rfft=True)
+    F = sfft.rfft2(proj, workers=2)
+    F *= ctf
+    if dose_per_tilt > 0:
+        ky = sfft.fftfreq(ny, voxel_size)[:, None]
+        kx = sfft.rfftfreq(nx, voxel_size)[None, :]
+        k = np.maximum(np.sqrt(ky**2 + kx**2), 1e-6)
+        critical = 0.245 * k**-1.665 + 2.81
+        for t in range(len(angles)):
+            prior = dose_per_tilt * (t + 0.5)  # mid-exposure cumulative dose
+            F[t] *= np.exp(-prior / (2 * critical)).astype(np.float32)
+    proj = sfft.irfft2(F, s=(ny, nx), workers=2)
+    if np.isfinite(snr):
+        if snr <= 0:
+            raise ValueError(f"snr must be positive (or np.inf for no noise); got {snr}.")
+        sigma = np.sqrt(proj.var(axis=(1, 2)) / snr)
+        proj += rng.standard_normal(proj.shape, dtype=np.float32) * sigma[:, None, None].astype(
+            np.float32
+        )
+    flip = np.sign(ctf)
+    tomo = weighted_backprojection(proj, angles, thickness=shape[0], flip=flip)
+    return SimulatedTomogram(
+        tomogram=tomo,
+        positions=positions,
+        rotations=rotations,
+        eulers=eulers,
+        tilt_angles=angles,
+        voxel_size=float(voxel_size),
+        snr=float(snr),
+        defocus_um=float(defocus_um),
+        tilt_range=(lo, hi),
+    )
