@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import tempfile
 import threading
 import time
 from functools import partial
@@ -117,6 +118,11 @@ def data_env(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     monkeypatch.setenv("EMCOURSE_DATA_DIR", str(cache))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    # the last-resort cache lives in the temp folder: keep it inside the test too
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     monkeypatch.delenv("EMCOURSE_MIRROR", raising=False)
     monkeypatch.delenv("EMCOURSE_OFFLINE", raising=False)
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):

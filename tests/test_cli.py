@@ -67,11 +67,15 @@ def test_fetch_failures_exit_nonzero(monkeypatch, capsys):
     assert cli.main(["data", "fetch"]) == 2
 
 
-def test_exercises_build_calls_the_generator(monkeypatch):
+def test_exercises_build_calls_the_generator(monkeypatch, tmp_path, capsys):
     import emcourse.exercises
 
     calls = []
     monkeypatch.setattr(emcourse.exercises, "build_all", lambda *a, **k: calls.append(1) or [])
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["exercises", "build"]) == 2  # not a course root: says so, builds nothing
+    assert calls == [] and "no solutions/ folder" in capsys.readouterr().out
+    (tmp_path / "solutions").mkdir()
     assert cli.main(["exercises", "build"]) == 0
     assert calls == [1]
 

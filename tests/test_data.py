@@ -160,6 +160,41 @@ def test_bytes_that_are_not_an_mrc(archive_server):
     assert _files(data.cache_dir()) == []
 
 
+def test_broken_gzip_stream_leaves_nothing_and_falls_back(archive_server, capsys):
+    good = synthetic_map_gz(archive_server.root)
+    archive_server.put(EMD_3197_URL, good[:12] + bytes(range(256)) * 4)
+    with pytest.raises(data.DataUnavailableError, match="gzip stream broken"):
+        data.fetch("emd-3197")
+    assert _files(data.cache_dir()) == []
+    assert not data.load("emd-3197").source.real
+    assert len(_only_announcement(capsys.readouterr().out)) == 1
+
+
+def test_offline_error_says_how_to_get_the_data(monkeypatch):
+    monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.fetch("emd-3197")
+    assert "unset EMCOURSE_OFFLINE" in str(err.value)
+    assert "`emcourse data fetch emd-3197`" in str(err.value)
+
+
+def test_files_outside_the_registry_name_a_command_that_works(monkeypatch, capsys):
+    monkeypatch.setenv("EMCOURSE_MIRROR", CLOSED_PORT_URL)
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.empiar_file(10999, "data/x.mrc")
+    assert "data.empiar_file(10999, 'data/x.mrc')" in str(err.value)
+    assert "emcourse data fetch EMPIAR" not in str(err.value)  # not a registry name
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.mrc_slab(10999, "data/x.mrc", z=(0, 2))
+    assert "data.mrc_slab(10999, 'data/x.mrc', z=(0, 2))" in str(err.value)
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.emdb_map(9999, standin=False)
+    assert "data.emdb_map(9999)" in str(err.value) and "data fetch emd-9999" not in str(err.value)
+    assert not data.emdb_map(9999).source.real
+    lines = _only_announcement(capsys.readouterr().out)
+    assert len(lines) == 1 and lines[0].count("data.emdb_map(9999)") == 1
+
+
 def test_server_down_gives_announced_standin_once(monkeypatch, capsys):
     monkeypatch.setenv("EMCOURSE_MIRROR", CLOSED_PORT_URL)
     first = data.load("emd-3197")
@@ -212,6 +247,26 @@ def test_read_only_cache_uses_its_files_and_downloads_elsewhere(
     user = tmp_path / "user-cache" / "emcourse"
     assert (user / "ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-1832/map").is_dir()
     assert not (shared / "ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-1832").exists()
+
+
+def test_no_writable_cache_at_all_still_caches(archive_server, monkeypatch, tmp_path, capsys):
+    archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
+    fallback = data._fallback_cache()
+    assert tmp_path in fallback.parents  # conftest keeps it inside the test
+    readonly = (data.cache_dir(), data._user_cache())
+    real_is_writable = data._is_writable
+    monkeypatch.setattr(
+        data,
+        "_is_writable",
+        lambda p: False if any(r in (p, *p.parents) for r in readonly) else real_is_writable(p),
+    )
+    assert data.load("emd-3197", standin=False).source.real
+    assert "is read-only" in capsys.readouterr().out
+    n = len(archive_server.log)
+    assert data.is_cached("emd-3197")
+    assert data.load("emd-3197", standin=False).source.real
+    assert len(archive_server.log) == n  # found where it was saved, not downloaded again
+    assert any(fallback.rglob("emd_3197.map.gz"))
 
 
 def test_is_writable_detects_what_it_can(tmp_path):
@@ -321,6 +376,19 @@ def test_zarr_subset_fetches_one_level_only(archive_server, separator):
     n = len(archive_server.log)
     data.load("portal-10445-ts-100-3", standin=False)
     assert len(archive_server.log) == n
+
+
+def test_zarr_without_a_scale_announces_the_registry_voxel_size(archive_server, capsys):
+    import zarr
+
+    entry = data.registry()["portal-10445-ts-100-3"]
+    level2 = _make_zarr(archive_server.path_for(entry["url"]), separator="/")
+    group = zarr.open_group(str(archive_server.path_for(entry["url"])), mode="a", zarr_format=2)
+    del group.attrs["multiscales"]
+    vol = data.load("portal-10445-ts-100-3", standin=False)
+    np.testing.assert_array_equal(vol.data, level2)
+    assert vol.voxel_size == pytest.approx(data._tomogram_voxel_size(entry))
+    assert capsys.readouterr().out.count("no scale for level 2 in .zattrs") == 1
 
 
 def test_picks_ndjson_scaled_to_the_tomogram_level(archive_server):

@@ -116,6 +116,8 @@ def test_truncated_gzip_map(tmp_path, volume):
         (b"hello", "header needs 1024 bytes, the file has 5"),
         (b"\x00" * 2048, "expected the text 'MAP '"),
         (gzip.compress(b"<html>" * 400), "expected the text 'MAP '"),
+        # gzip magic, then a broken deflate stream (zlib.error, neither OSError nor EOFError)
+        (gzip.compress(b"x" * 4096)[:12] + bytes(range(256)) * 4, "gzip stream broken"),
     ],
 )
 def test_not_an_mrc_gives_clear_error(tmp_path, content, message):

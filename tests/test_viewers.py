@@ -105,7 +105,9 @@ def test_slice_viewer_widget_mode_updates_its_image(vol):
     assert image_w.value != first
     axis_w.value = 2
     assert index_w.max == 23 and index_w.value == 12
+    before = image_w.value
     contrast_w.value = (0.0, 0.5)
+    assert image_w.value != before
 
 
 def test_series_viewer_both_modes(vol, monkeypatch):
@@ -114,7 +116,11 @@ def test_series_viewer_both_modes(vol, monkeypatch):
     series = [vol.data * f for f in (0.2, 0.5, 1.0)]
     w = viewers.series_viewer(series, voxel_size=10.0)
     assert isinstance(w, ipywidgets.VBox)
-    w.children[0].value = 0
+    step_w, image_w = w.children
+    assert step_w.value == 2 and image_w.value[:8] == b"\x89PNG\r\n\x1a\n"
+    before = image_w.value
+    step_w.value = 0
+    assert image_w.value != before
     monkeypatch.setenv(viewers.STATIC_ENV, "1")
     fig = viewers.series_viewer(series, labels=["a", "b", "c"], voxel_size=10.0)
     render(fig)

@@ -123,15 +123,18 @@ def _pin(names: list[str]) -> int:
 
 
 def _exercises_build() -> int:
+    from pathlib import Path
+
     from emcourse import exercises
 
-    written = exercises.build_all()
-    if written is not None:
-        try:
-            for path in written:
-                print(f"wrote {path}")
-        except TypeError:
-            pass
+    if not Path("solutions").is_dir():
+        print(
+            f"emcourse exercises build: no solutions/ folder in {Path.cwd()}; "
+            "run it from the root of the course repository."
+        )
+        return 2
+    changed = exercises.build_all(verbose=True)
+    print(f"exercises/ is up to date ({len(changed)} files changed).")
     return 0
 
 

@@ -72,7 +72,24 @@ _hash_ok: dict[tuple, str] = {}
 
 
 class DataUnavailableError(OSError):
-    """No checked copy of a file could be had from the cache, a mirror or the archive."""
+    """No checked copy of a file could be had from the cache, a mirror or the archive.
+
+    ``reason`` is the why alone, without the label and the advice, for the
+    stand-in's announcement.
+    """
+
+    reason = ""
+
+
+def _unavailable(label: str, reason: str, what_next: str = "") -> DataUnavailableError:
+    exc = DataUnavailableError(f"{label}: {reason} {what_next}".rstrip())
+    exc.reason = reason
+    return exc
+
+
+def _python_hint(call: str) -> str:
+    """A shell command that runs ``data.<call>``: how to fetch a file outside the registry."""
+    return f'python -c "from emcourse import data; data.{call}"'
 
 
 # ----------------------------------------------------------------------- registry
@@ -147,17 +164,7 @@ _TABLE_COLUMNS = {
 }
 
 
-def registry_markdown(
-    columns: tuple[str, ...] = (
-        "name",
-        "archive",
-        "accession",
-        "size",
-        "licence",
-        "citation",
-        "subset",
-    ),
-) -> str:
+def registry_markdown(columns: tuple[str, ...] = tuple(_TABLE_COLUMNS)) -> str:
     """A markdown table of every dataset, for the book's data and licences page.
 
     Parameters
@@ -226,6 +233,11 @@ def _is_writable(path: Path) -> bool:
     return True
 
 
+def _fallback_cache() -> Path:
+    """The last resort when neither the cache nor the per-user cache is writable."""
+    return Path(tempfile.gettempdir()) / f"emcourse-{getattr(os, 'getuid', lambda: 'user')()}"
+
+
 def _write_dir() -> Path:
     """Where new downloads go: the cache, or a per-user cache when it is read-only."""
     main = cache_dir()
@@ -233,10 +245,7 @@ def _write_dir() -> Path:
         return main
     user = _user_cache()
     if user == main or not _is_writable(user):
-        user = (
-            Path(tempfile.gettempdir())
-            / f"emcourse-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-        )
+        user = _fallback_cache()
         user.mkdir(parents=True, exist_ok=True)
     if str(main) not in _said_readonly:
         _said_readonly.add(str(main))
@@ -248,12 +257,8 @@ def _write_dir() -> Path:
 
 
 def _read_dirs() -> list[Path]:
-    dirs = [cache_dir(), _user_cache()]
-    out: list[Path] = []
-    for d in dirs:
-        if d not in out:
-            out.append(d)
-    return out
+    """Every folder :func:`_write_dir` may choose, in the order they are searched."""
+    return list(dict.fromkeys([cache_dir(), _user_cache(), _fallback_cache()]))
 
 
 def _relpath(url: str) -> str:
@@ -339,7 +344,7 @@ def bytes_downloaded() -> int:
     return _bytes_downloaded
 
 
-def _short(exc: BaseException) -> str:
+def _short(exc: BaseException | str) -> str:
     text = str(exc).strip().splitlines()
     text = " ".join(t.strip() for t in text if t.strip())
     return text if len(text) <= 400 else text[:400] + "..."
@@ -349,24 +354,29 @@ def _download(
     url: str,
     *,
     label: str,
-    name: str,
+    hint: str,
+    standin: bool = True,
     pinned: str = "",
     check=None,
     headers: dict | None = None,
     suffix: str = "",
     progressbar: bool = False,
 ) -> Path:
-    """Fetch ``url`` from the mirror, then the archive, into the cache; checked and atomic."""
+    """Fetch ``url`` from the mirror, then the archive, into the cache; checked and atomic.
+
+    ``hint`` is the command that fetches the file, for the error message;
+    ``standin`` says whether the caller has a synthetic stand-in to offer.
+    """
     global _bytes_downloaded
     import pooch
     import requests
 
-    what_next = (
-        f"Run `emcourse data fetch {name}` again once online, or set EMCOURSE_OFFLINE=1 "
-        "to use the built-in synthetic stand-in."
-    )
     if _offline():
-        raise DataUnavailableError(f"{label}: not in the cache and EMCOURSE_OFFLINE=1 is set.")
+        raise _unavailable(
+            label,
+            "not in the cache and EMCOURSE_OFFLINE=1 is set.",
+            f"To download it, unset EMCOURSE_OFFLINE and run `{hint}`.",
+        )
     dest = _write_dir() / (_relpath(url) + suffix)
     dest.parent.mkdir(parents=True, exist_ok=True)
     known = f"sha256:{pinned.removeprefix('sha256:')}" if pinned else None
@@ -393,31 +403,32 @@ def _download(
                 )
                 if check is not None:
                     check(staging)
+                size, digest = staging.stat().st_size, _sha256(staging)
+                os.replace(staging, dest)
             except (requests.exceptions.RequestException, OSError, ValueError) as exc:
-                staging.unlink(missing_ok=True)
-                msg = _short(exc).replace(str(staging), candidate)
-                errors.append(f"{candidate}: {msg}")
+                errors.append(f"{candidate}: {_short(exc).replace(str(staging), candidate)}")
                 continue
-            _bytes_downloaded += staging.stat().st_size
-            digest = _sha256(staging)
-            os.replace(staging, dest)
+            finally:  # whatever went wrong, no partial file stays in the cache
+                staging.unlink(missing_ok=True)
+            _bytes_downloaded += size
             _record_hash(dest, digest)
             return dest
     finally:
         logger.setLevel(level)
-    raise DataUnavailableError(
-        f"{label}: no good copy could be downloaded; nothing broken was left in the cache. "
-        + " | ".join(errors)
-        + " "
-        + what_next
+    alternative = ", or set EMCOURSE_OFFLINE=1 to use the built-in synthetic stand-in"
+    raise _unavailable(
+        label,
+        "no good copy could be downloaded; nothing broken was left in the cache. "
+        + " | ".join(errors),
+        f"Run `{hint}` again once online{alternative if standin else ''}.",
     )
 
 
-def _fetch_file(url: str, *, label: str, name: str, pinned: str = "", **kwargs) -> Path:
+def _fetch_file(url: str, *, label: str, hint: str, pinned: str = "", **kwargs) -> Path:
     found = _cached(url, pinned=pinned, suffix=kwargs.get("suffix", ""))
     if found is not None:
         return found
-    return _download(url, label=label, name=name, pinned=pinned, **kwargs)
+    return _download(url, label=label, hint=hint, pinned=pinned, **kwargs)
 
 
 # ------------------------------------------------------------------ format checks
@@ -502,19 +513,20 @@ def _chunk_keys(zarray: dict) -> list[str]:
     return [sep.join(str(i) for i in idx) for idx in itertools.product(*grid)]
 
 
-def _zarr_level_files(entry: dict, *, progressbar: bool = False) -> tuple[Path, list[Path]]:
-    """Fetch the metadata and every chunk of one level; return (store root, files)."""
+def _zarr_level(entry: dict) -> Path:
+    """Fetch the metadata and every chunk of one level; return the local store root."""
     store = entry["url"].rstrip("/")
     level = str(entry.get("level", 0))
     label = f"{entry['accession']} ({entry['name']})"
-    kw = {"label": label, "name": entry["name"], "progressbar": False}
+    kw = {"label": label, "hint": _fetch_hint(entry)}
     meta = [f"{store}/.zattrs", f"{store}/.zgroup", f"{store}/{level}/.zarray"]
     files = [_fetch_file(u, check=_check_json, **kw) for u in meta]
     zarray = json.loads(files[-1].read_text(encoding="utf-8"))
     if zarray.get("zarr_format") != 2:
-        raise DataUnavailableError(
-            f"{label}: expected a zarr v2 array at {meta[-1]}, found zarr_format "
-            f"{zarray.get('zarr_format')!r}."
+        raise _unavailable(
+            label,
+            f"expected a zarr v2 array at {meta[-1]}, found zarr_format "
+            f"{zarray.get('zarr_format')!r}.",
         )
     urls = meta + [f"{store}/{level}/{key}" for key in _chunk_keys(zarray)]
     files += [_fetch_file(u, **kw) for u in urls[len(meta) :]]
@@ -523,33 +535,40 @@ def _zarr_level_files(entry: dict, *, progressbar: bool = False) -> tuple[Path, 
     rel_store = _relpath(store)
     root = dirs.pop() / rel_store
     if dirs:
-        root = _write_dir() / rel_store
+        write_dir = _write_dir()
+        root = write_dir / rel_store
         for f, u in zip(files, urls, strict=True):
-            target = _write_dir() / _relpath(u)
+            target = write_dir / _relpath(u)
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(f, target)
-    return root, files
+                tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+                shutil.copy2(f, tmp)
+                os.replace(tmp, target)  # never a half-copied chunk in the cache
+    return root
 
 
-def _open_zarr_level(entry: dict, root: Path) -> Volume:
+def _read_zarr_level(entry: dict, root: Path) -> np.ndarray:
     import zarr
 
     level = str(entry.get("level", 0))
     try:
         arr = zarr.open_array(store=str(root / level), mode="r", zarr_format=2)
-        data = np.asarray(arr[:])
+        return np.asarray(arr[:])
     except Exception as exc:  # zarr/numcodecs raise many types for broken stores
         raise ValueError(f"{root}: level {level} is not a readable zarr array: {exc}") from exc
+
+
+def _open_zarr_level(entry: dict, root: Path) -> Volume:
     from emcourse.io import as_float
 
+    data = as_float(_read_zarr_level(entry, root))
     voxel = _zarr_voxel_size(entry, root)
-    return Volume(data=as_float(data), voxel_size=voxel, source=_source(entry, real=True))
+    return Volume(data=data, voxel_size=voxel, source=_source(entry, real=True))
 
 
 def _zarr_voxel_size(entry: dict, root: Path) -> float | tuple[float, float, float]:
+    """The level's scale from the store's ``.zattrs``; the registry's value, announced, if none."""
     level = str(entry.get("level", 0))
-    fallback = float(entry.get("voxel_size", 1.0)) * 2 ** int(level)
     try:
         attrs = json.loads((root / ".zattrs").read_text(encoding="utf-8"))
         ms = attrs["multiscales"][0]
@@ -565,6 +584,11 @@ def _zarr_voxel_size(entry: dict, root: Path) -> float | tuple[float, float, flo
                         return zyx[0] if zyx[0] == zyx[1] == zyx[2] else zyx
     except (OSError, KeyError, IndexError, TypeError, ValueError):
         pass
+    fallback = _tomogram_voxel_size(entry)
+    print(
+        f"emcourse: {root}: no scale for level {level} in .zattrs; using the registry's "
+        f"voxel size, {fallback:g} A."
+    )
     return fallback
 
 
@@ -602,13 +626,15 @@ def _fetch_entry(entry: dict, *, progressbar: bool = False) -> Path:
     label = f"{entry['accession']} ({entry['name']})"
     kind = entry["kind"]
     if kind == "tomogram-zarr":
-        root, _ = _zarr_level_files(entry, progressbar=progressbar)
+        root = _zarr_level(entry)
         try:
-            _open_zarr_level(entry, root)
+            _read_zarr_level(entry, root)
         except ValueError as exc:
-            raise DataUnavailableError(
-                f"{label}: {exc} Run `emcourse data verify`, delete the bad files and "
-                f"`emcourse data fetch {entry['name']}` again."
+            raise _unavailable(
+                label,
+                str(exc),
+                "Run `emcourse data verify`, delete the bad files and "
+                f"`emcourse data fetch {entry['name']}` again.",
             ) from exc
         return root
     check = {
@@ -619,7 +645,7 @@ def _fetch_entry(entry: dict, *, progressbar: bool = False) -> Path:
     return _fetch_file(
         entry["url"],
         label=label,
-        name=entry["name"],
+        hint=_fetch_hint(entry),
         pinned=entry.get("sha256", ""),
         check=check,
         progressbar=progressbar,
@@ -672,15 +698,18 @@ def _source(entry: dict, *, real: bool, reason: str = "") -> Source:
     )
 
 
+def _fetch_hint(entry: dict) -> str:
+    return entry.get("fetch_hint", f"emcourse data fetch {entry['name']}")
+
+
 def _announce(entry: dict, reason: str) -> None:
     key = entry["name"]
     if key in _announced:
         return
     _announced.add(key)
-    hint = entry.get("fetch_hint", f"emcourse data fetch {key}")
     print(
         f"emcourse: {entry['accession']} ({key}): using the synthetic stand-in, because {reason} "
-        f"Get the real data with `{hint}`."
+        f"Get the real data with `{_fetch_hint(entry)}`."
     )
 
 
@@ -828,13 +857,13 @@ def _standin_mdoc(entry: dict) -> list[dict]:
     return out
 
 
-def _load_entry(entry: dict, *, standin: bool = True, progressbar: bool = False):
+def _load_entry(entry: dict, *, standin: bool = True):
     try:
-        path = _fetch_entry(entry, progressbar=progressbar)
+        path = _fetch_entry(entry)
     except DataUnavailableError as exc:
         if not standin:
             raise
-        reason = _short(exc).removeprefix(f"{entry['accession']} ({entry['name']}): ")
+        reason = _short(exc.reason or exc)
         if not reason.endswith("."):
             reason += "."
         _announce(entry, reason)
@@ -922,7 +951,7 @@ def emdb_map(entry_number: int | str, *, standin: bool = True) -> Volume:
         "subset": "the whole primary map",
         "kind": "map",
         "standin": "simulate.phantom_map",
-        "fetch_hint": f"python -c 'from emcourse import data; data.emdb_map({number})'",
+        "fetch_hint": _python_hint(f"emdb_map({number})"),
     }
     return _load_entry(entry, standin=standin)
 
@@ -960,7 +989,8 @@ def empiar_file(entry: int | str, path: str, *, progressbar: bool = False) -> Pa
     return _fetch_file(
         url,
         label=f"{acc} {path}",
-        name=f"{acc} {path}",
+        hint=_python_hint(f"empiar_file({acc.removeprefix('EMPIAR-')}, {path!r})"),
+        standin=False,
         check=_check_by_extension(path),
         progressbar=progressbar,
     )
@@ -1007,17 +1037,24 @@ def mrc_slab(
     """
     from emcourse.io import HEADER_BYTES, as_float, parse_mrc_header
 
+    start, stop = (int(v) for v in z)
     if isinstance(url_or_empiar, int) or not str(url_or_empiar).startswith(("http:", "https:")):
         if path is None:
             raise ValueError("mrc_slab(EMPIAR_ENTRY, PATH, z=...) needs the file's path.")
         url, acc = _empiar_url(url_or_empiar, path)
+        args = f"{acc.removeprefix('EMPIAR-')}, {path!r}"
     else:
-        url, acc = str(url_or_empiar), accession or Path(urlsplit(str(url_or_empiar)).path).name
+        url, acc = str(url_or_empiar), Path(urlsplit(str(url_or_empiar)).path).name
+        args = repr(url)
     accession = accession or acc
     if url.endswith(".gz"):
         raise ValueError(f"{url}: a gzip file cannot be read by byte ranges; download it whole.")
-    start, stop = (int(v) for v in z)
     label = f"{accession} (z {start}:{stop})"
+    fetch_kw = {
+        "label": label,
+        "hint": _python_hint(f"mrc_slab({args}, z=({start}, {stop}))"),
+        "standin": False,
+    }
 
     def check_header(p: Path) -> None:
         raw = p.read_bytes()
@@ -1030,8 +1067,7 @@ def mrc_slab(
 
     hpath = _fetch_file(
         url,
-        label=label,
-        name=label,
+        **fetch_kw,
         check=check_header,
         headers={"Range": f"bytes=0-{HEADER_BYTES - 1}"},
         suffix=".header1024",
@@ -1058,8 +1094,7 @@ def mrc_slab(
 
     spath = _fetch_file(
         url,
-        label=label,
-        name=label,
+        **fetch_kw,
         check=check_slab,
         headers={"Range": f"bytes={first}-{first + length - 1}"},
         suffix=f".z{start}-{stop}.bytes",

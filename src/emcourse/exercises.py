@@ -231,22 +231,21 @@ def build(solution_path: str | Path, exercise_path: str | Path) -> bool:
     return True
 
 
-def _solutions(root: Path) -> list[Path]:
-    base = root / "solutions"
-    if not base.is_dir():
-        return []
+def _notebooks(base: Path) -> list[Path]:
+    """Every notebook below ``base`` (none when it is missing), checkpoints left out."""
     return sorted(
         p for p in base.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.relative_to(base).parts
     )
 
 
-def _exercises(root: Path) -> list[Path]:
-    base = root / "exercises"
-    if not base.is_dir():
-        return []
-    return sorted(
-        p for p in base.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.relative_to(base).parts
-    )
+def _plan(root: Path) -> tuple[list[tuple[Path, Path, str]], list[Path]]:
+    """(solution, exercise, relative path) for every solution, and the stale exercises."""
+    pairs = []
+    for sol in _notebooks(root / "solutions"):
+        rel = sol.relative_to(root / "solutions")
+        pairs.append((sol, root / "exercises" / rel, rel.as_posix()))
+    wanted = {target for _, target, _ in pairs}
+    return pairs, [p for p in _notebooks(root / "exercises") if p not in wanted]
 
 
 def build_all(root: str | Path = Path("."), *, verbose: bool = False) -> list[Path]:
@@ -267,22 +266,18 @@ def build_all(root: str | Path = Path("."), *, verbose: bool = False) -> list[Pa
         Files written or removed.
     """
     root = Path(root)
+    pairs, stale = _plan(root)
     changed: list[Path] = []
-    wanted = set()
-    for sol in _solutions(root):
-        rel = sol.relative_to(root / "solutions")
-        target = root / "exercises" / rel
-        wanted.add(target)
+    for sol, target, rel in pairs:
         if build(sol, target):
             changed.append(target)
             if verbose:
-                print(f"wrote {target.relative_to(root)} from {sol.relative_to(root)}")
-    for stale in _exercises(root):
-        if stale not in wanted:
-            stale.unlink()
-            changed.append(stale)
-            if verbose:
-                print(f"removed {stale.relative_to(root)} (its solution no longer exists)")
+                print(f"wrote exercises/{rel} from solutions/{rel}")
+    for path in stale:
+        path.unlink()
+        changed.append(path)
+        if verbose:
+            print(f"removed {path.relative_to(root)} (its solution no longer exists)")
     return changed
 
 
@@ -295,31 +290,24 @@ def check_all(root: str | Path = Path(".")) -> list[str]:
         One line per missing, different or stale exercise; empty when in sync.
     """
     root = Path(root)
+    pairs, stale = _plan(root)
     problems: list[str] = []
-    wanted = set()
-    for sol in _solutions(root):
-        rel = sol.relative_to(root / "solutions")
-        target = root / "exercises" / rel
-        wanted.add(target)
+    for sol, target, rel in pairs:
         try:
             text = _render(sol)
         except (SolutionMarkupError, nbformat.ValidationError, json.JSONDecodeError) as exc:
-            problems.append(f"solutions/{rel.as_posix()}: cannot generate the exercise: {exc}")
+            problems.append(f"solutions/{rel}: cannot generate the exercise: {exc}")
             continue
         if not target.exists():
-            problems.append(
-                f"exercises/{rel.as_posix()} is missing; run `emcourse exercises build`."
-            )
+            problems.append(f"exercises/{rel} is missing; run `emcourse exercises build`.")
         elif target.read_bytes() != text.encode("utf-8"):
             problems.append(
-                f"exercises/{rel.as_posix()} differs from what solutions/{rel.as_posix()} "
+                f"exercises/{rel} differs from what solutions/{rel} "
                 "generates; run `emcourse exercises build` (never edit exercises/ by hand)."
             )
-    for stale in _exercises(root):
-        if stale not in wanted:
-            rel = stale.relative_to(root / "exercises").as_posix()
-            problems.append(
-                f"exercises/{rel} has no solutions/{rel}; run `emcourse exercises build` "
-                "to remove it."
-            )
+    for path in stale:
+        rel = path.relative_to(root / "exercises").as_posix()
+        problems.append(
+            f"exercises/{rel} has no solutions/{rel}; run `emcourse exercises build` to remove it."
+        )
     return problems

@@ -15,6 +15,7 @@ import gzip
 import os
 import re
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -201,7 +202,7 @@ def read_mrc_header(path: str | os.PathLike, *, check_size: bool = True) -> dict
             if check_size:
                 while chunk := fh.read(1 << 20):
                     total += len(chunk)
-    except (EOFError, gzip.BadGzipFile, OSError) as exc:
+    except (EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         if isinstance(exc, FileNotFoundError):
             raise
         raise ValueError(

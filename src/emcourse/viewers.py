@@ -108,15 +108,8 @@ def _extent(axis: int, shape, vs, origin) -> tuple[list[float], str, str]:
     return [left, right, bottom, top], _AXES[col], _AXES[row]
 
 
-def _take(data: np.ndarray, axis: int, index: int) -> np.ndarray:
-    return np.take(data, index, axis=axis)
-
-
 def _points(points: Any) -> np.ndarray | None:
-    if points is None:
-        return None
-    pts = np.asarray(points, dtype=float).reshape(-1, 3)
-    return pts
+    return None if points is None else np.asarray(points, dtype=float).reshape(-1, 3)
 
 
 def _draw_points(ax, pts, axis, index, vs, origin, near) -> None:
@@ -187,10 +180,11 @@ def _show_once(obj: Any, *, need_png: bool = False) -> Any:
     return obj
 
 
-def _slice_panel(ax, data, axis, index, vs, origin, unit, lims, pts, near, cmap="gray"):
-    extent, xlab, ylab = _extent(axis, data.shape, vs, origin)
+def _image(ax, img, axis, shape, vs, origin, unit, *, cmap, lims=(None, None), fontsize=None):
+    """Draw a slice or projection across ``axis`` with its extent and axis labels in ``unit``."""
+    extent, xlab, ylab = _extent(axis, shape, vs, origin)
     im = ax.imshow(
-        _take(data, axis, index),
+        img,
         cmap=cmap,
         vmin=lims[0],
         vmax=lims[1],
@@ -198,9 +192,15 @@ def _slice_panel(ax, data, axis, index, vs, origin, unit, lims, pts, near, cmap=
         extent=extent,
         interpolation="nearest",
     )
+    ax.set_xlabel(f"{xlab} ({unit})", fontsize=fontsize)
+    ax.set_ylabel(f"{ylab} ({unit})", fontsize=fontsize)
+    return im
+
+
+def _slice_panel(ax, data, axis, index, vs, origin, unit, lims, pts, near, cmap="gray"):
+    img = np.take(data, index, axis=axis)
+    im = _image(ax, img, axis, data.shape, vs, origin, unit, cmap=cmap, lims=lims)
     _draw_points(ax, pts, axis, index, vs, origin, near)
-    ax.set_xlabel(f"{xlab} ({unit})")
-    ax.set_ylabel(f"{ylab} ({unit})")
     pos = origin[axis] + index * vs[axis]
     where = f"{pos:.0f} Å" if unit == "Å" else f"{index}"
     ax.set_title(f"{_AXES[axis]} = {where} (slice {index})", fontsize=10)
@@ -258,7 +258,7 @@ def orthoslices(
     """
     data, vs, origin, unit, label = _unpack(volume, voxel_size)
     idx = [n // 2 for n in data.shape] if index is None else [int(i) for i in index]
-    shown = np.concatenate([_take(data, a, idx[a]).ravel() for a in range(3)])
+    shown = np.concatenate([np.take(data, idx[a], axis=a).ravel() for a in range(3)])
     lims = _limits(shown, clim)
     pts = _points(points)
     fig = _new_figure(_WIDTH, 3.6)
@@ -319,10 +319,7 @@ def projection(
     panels = np.atleast_1d(fig.subplots(1, n))
     for a, ax in zip(axes_to_show, panels, strict=True):
         img = data.sum(axis=a) if method == "sum" else data.max(axis=a)
-        extent, xlab, ylab = _extent(a, data.shape, vs, origin)
-        im = ax.imshow(img, cmap=cmap, origin="lower", extent=extent, interpolation="nearest")
-        ax.set_xlabel(f"{xlab} ({unit})")
-        ax.set_ylabel(f"{ylab} ({unit})")
+        im = _image(ax, img, a, data.shape, vs, origin, unit, cmap=cmap)
         ax.set_title(f"{method} along {_AXES[a]}", fontsize=10)
         fig.colorbar(im, ax=ax, shrink=0.8)
     fig.suptitle(title if title is not None else (label or "projections"))
@@ -433,28 +430,29 @@ def _montage(data, vs, origin, unit, lims, pts, near, axis, n, cmap, title):
     size = data.shape[axis]
     n = max(1, min(n, size))
     # evenly spaced, away from the edges
-    indices = np.unique(np.linspace(0, size - 1, n + 2)[1:-1].round().astype(int))
-    if len(indices) == 0:
-        indices = np.array([size // 2])
+    indices = np.unique(np.linspace(0, size - 1, n + 2)[1:-1].round().astype(int))  # n >= 1
     cols = min(len(indices), 4)
     rows = int(np.ceil(len(indices) / cols))
     if lims is None:
-        lims = _limits(np.stack([_take(data, axis, int(i)) for i in indices]), None)
+        lims = _limits(np.take(data, indices, axis=axis), None)
     fig = _new_figure(_WIDTH, 2.3 * rows + 0.5)
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
-    im = None
     for ax, i in zip(axes, indices, strict=False):
         im = _slice_panel(ax, data, axis, int(i), vs, origin, unit, lims, pts, near, cmap)
     for ax in axes[len(indices) :]:
         ax.set_axis_off()
-    if im is not None:
-        fig.colorbar(im, ax=list(axes), shrink=0.8)
+    fig.colorbar(im, ax=list(axes), shrink=0.8)
     fig.suptitle(title)
     _close(fig)
     return fig
 
 
-def _png(fig) -> bytes:
+def _panel_png(draw) -> bytes:
+    """PNG bytes of one widget panel: ``draw(fig, ax)`` fills a figure outside pyplot."""
+    import matplotlib.figure
+
+    fig = matplotlib.figure.Figure(figsize=(5.5, 5.0), layout="constrained")
+    draw(fig, fig.subplots())
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=80)
     return buf.getvalue()
@@ -558,17 +556,13 @@ def slice_viewer(
     )
     image_w = widgets.Image(format="png")
 
-    def redraw(*_: Any) -> None:
-        import matplotlib.figure
-
-        a = axis_w.value
-        fig = matplotlib.figure.Figure(figsize=(5.5, 5.0), layout="constrained")
-        ax = fig.subplots()
-        _slice_panel(
-            ax, data, a, index_w.value, vs, origin, unit, contrast_w.value, pts, near, cmap
-        )
+    def draw(fig, ax) -> None:
+        a, i = axis_w.value, index_w.value
+        _slice_panel(ax, data, a, i, vs, origin, unit, contrast_w.value, pts, near, cmap)
         fig.suptitle(head)
-        image_w.value = _png(fig)
+
+    def redraw(*_: Any) -> None:
+        image_w.value = _panel_png(draw)
 
     def on_axis(change: Any) -> None:
         a = change["new"]
@@ -637,7 +631,22 @@ def series_viewer(
     data0, vs, origin, unit, label = unpacked[0]
     slices = [np.take(u[0], u[0].shape[axis] // 2, axis=axis) for u in unpacked]
     head = title if title is not None else (label or "series")
-    extent, xlab, ylab = _extent(axis, data0.shape, vs, origin)
+
+    def panel(ax, i: int, fontsize: float | None = None):
+        lims = _limits(slices[i], None)
+        _image(
+            ax,
+            slices[i],
+            axis,
+            data0.shape,
+            vs,
+            origin,
+            unit,
+            cmap=cmap,
+            lims=lims,
+            fontsize=fontsize,
+        )
+
     if static is None:
         static = static_mode()
     if static:
@@ -646,20 +655,11 @@ def series_viewer(
         fig = _new_figure(_WIDTH, _WIDTH / len(chosen) + 0.9)
         axes = np.atleast_1d(fig.subplots(1, len(chosen), sharey=True))
         for ax, i in zip(axes, chosen, strict=True):
-            lims = _limits(slices[i], None)
-            ax.imshow(
-                slices[i],
-                cmap=cmap,
-                vmin=lims[0],
-                vmax=lims[1],
-                origin="lower",
-                extent=extent,
-                interpolation="nearest",
-            )
+            panel(ax, i, fontsize=8)
             ax.set_title(labels[i], fontsize=9)
-            ax.set_xlabel(f"{xlab} ({unit})", fontsize=8)
             ax.tick_params(labelsize=7)
-        axes[0].set_ylabel(f"{ylab} ({unit})", fontsize=8)
+        for ax in axes[1:]:
+            ax.set_ylabel("")  # the rows are shared: one label, on the left
         fig.suptitle(f"{head}: central {_AXES[axis]} slice (static view)")
         _close(fig)
         return fig
@@ -675,26 +675,12 @@ def series_viewer(
     )
     image_w = widgets.Image(format="png")
 
-    def redraw(*_: Any) -> None:
-        import matplotlib.figure
+    def draw(fig, ax) -> None:
+        panel(ax, step_w.value)
+        ax.set_title(f"{head}: {labels[step_w.value]}", fontsize=10)
 
-        i = step_w.value
-        fig = matplotlib.figure.Figure(figsize=(5.5, 5.0), layout="constrained")
-        ax = fig.subplots()
-        lims = _limits(slices[i], None)
-        ax.imshow(
-            slices[i],
-            cmap=cmap,
-            vmin=lims[0],
-            vmax=lims[1],
-            origin="lower",
-            extent=extent,
-            interpolation="nearest",
-        )
-        ax.set_xlabel(f"{xlab} ({unit})")
-        ax.set_ylabel(f"{ylab} ({unit})")
-        ax.set_title(f"{head}: {labels[i]}", fontsize=10)
-        image_w.value = _png(fig)
+    def redraw(*_: Any) -> None:
+        image_w.value = _panel_png(draw)
 
     step_w.observe(redraw, names="value")
     redraw()

@@ -38,7 +38,7 @@ from __future__ import annotations
 import html
 import os
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -399,7 +399,7 @@ def check_close(
     what = what or name
     problem = _validate(value, expected, name=name, hint=hint, subject=f"your {what}")
     if problem is None:
-        got = _as_float(value)
+        got = _as_float(value, like=expected)
         ref = _as_float(expected)
         error = float(np.max(np.abs(got - ref))) if ref.size else 0.0
         tol = float(atol + rtol * (np.max(np.abs(ref)) if ref.size else 0.0))
@@ -424,13 +424,8 @@ def check_close(
         problem = CheckResult(
             passed, name, value=error, tolerance=tol, hint=result_hint, message=message
         )
-    elif diagnoses:
-        # wrong shape or type: a known mistake (e.g. slices in x, y, z order) still
-        # deserves its targeted hint
-        try:
-            problem.hint = _diagnose(_as_float(value), diagnoses, atol, hint)
-        except (TypeError, ValueError):
-            pass
+    else:
+        _diagnose_invalid(problem, value, diagnoses, atol)
     return show(problem) if show_result else problem
 
 
@@ -446,8 +441,23 @@ def _diagnose(got: np.ndarray, diagnoses: Sequence[tuple[Any, str]], tol: float,
     return hint
 
 
-def _as_float(x: Any) -> np.ndarray:
-    if isinstance(x, (tuple, list)) and x and all(np.ndim(v) > 0 for v in x):
+def _diagnose_invalid(
+    problem: CheckResult, value: Any, diagnoses: Sequence[tuple[Any, str]], atol: float
+) -> None:
+    """A wrong shape or type that is a known mistake (slices in x, y, z order) gets its hint."""
+    if not diagnoses:
+        return
+    try:
+        problem.hint = _diagnose(_as_float(value), diagnoses, atol, problem.hint)
+    except (TypeError, ValueError):
+        pass
+
+
+def _as_float(x: Any, like: Any = None) -> np.ndarray:
+    """``x`` as float64; flattened item by item where ``like`` (default ``x``) is a
+    tuple or list holding arrays, so it compares with such a reference."""
+    like = x if like is None else like
+    if isinstance(like, (tuple, list)) and any(np.ndim(v) > 0 for v in like):
         return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in x])
     return np.asarray(x, dtype=np.float64)
 
@@ -514,49 +524,32 @@ def check_function(
     value, problem = _call(fn, args, name=name, hint=hint)
     if problem is None:
         problem = _validate(value, expected, name=name, hint=hint)
-        if problem is not None and diagnoses:
-            try:
-                problem.hint = _diagnose(_as_float(value), diagnoses, atol, hint)
-            except (TypeError, ValueError):
-                pass
-    if problem is None:
-        if measure is not None:
-            try:
-                measured = measure(value)
-            except Exception as exc:  # noqa: BLE001
-                problem = CheckResult(
-                    False,
-                    name,
-                    hint=hint,
-                    status="failed",
-                    message=f"your answer could not be used ({type(exc).__name__}: {exc}).",
-                )
-            else:
-                problem = check_close(
-                    name,
-                    measured,
-                    target,
-                    rtol=rtol,
-                    atol=atol,
-                    hint=hint,
-                    units=units,
-                    what=what,
-                    diagnoses=diagnoses,
-                    show_result=False,
-                )
-        else:
-            problem = check_close(
+        if problem is not None:
+            _diagnose_invalid(problem, value, diagnoses, atol)
+    if problem is None and measure is not None:
+        try:
+            value, expected = measure(value), target
+        except Exception as exc:  # noqa: BLE001
+            problem = CheckResult(
+                False,
                 name,
-                value,
-                expected,
-                rtol=rtol,
-                atol=atol,
                 hint=hint,
-                units=units,
-                what=what,
-                diagnoses=diagnoses,
-                show_result=False,
+                status="failed",
+                message=f"your answer could not be used ({type(exc).__name__}: {exc}).",
             )
+    if problem is None:
+        problem = check_close(
+            name,
+            value,
+            expected,
+            rtol=rtol,
+            atol=atol,
+            hint=hint,
+            units=units,
+            what=what,
+            diagnoses=diagnoses,
+            show_result=False,
+        )
     return show(problem) if show_result else problem
 
 
@@ -577,16 +570,20 @@ def check_value(
     return check_close(name, value, expected, rtol=rtol, atol=atol, hint=hint, units=units)
 
 
-def _all_passed(name: str, results: Sequence[CheckResult], message: str) -> CheckResult:
-    """The first result that did not pass, or one passed result for all of them."""
-    for r in results:
-        if not r.passed:
-            return r
+def _all_passed(name: str, results: Iterable[CheckResult], message: str) -> CheckResult:
+    """The first result that did not pass, or one passed result for all of them.
+
+    ``results`` may be a generator: nothing after the first failure is run.
+    """
+    last = None
+    for last in results:
+        if not last.passed:
+            return last
     return CheckResult(
         True,
         name,
-        value=results[-1].value if results else None,
-        tolerance=results[-1].tolerance if results else None,
+        value=getattr(last, "value", None),
+        tolerance=getattr(last, "tolerance", None),
         message=message,
     )
 

@@ -43,8 +43,8 @@ def box_size_angstrom(fn: Callable[[Volume], Any]) -> CheckResult:
         "multiply the number of voxels along each axis (`vol.shape`) by the voxel size "
         "along that axis (`vol.voxel_size_zyx`)."
     )
-    results = []
-    for vs in (5.0, (4.0, 5.0, 6.0)):
+
+    def check(vs: float | tuple[float, float, float]) -> CheckResult:
         vol = _test_volume((20, 24, 28), voxel_size=vs)
         ref = np.array(vol.shape) * np.array(vol.voxel_size_zyx)
         diagnoses = [
@@ -58,7 +58,7 @@ def box_size_angstrom(fn: Callable[[Volume], Any]) -> CheckResult:
                 "the voxel size is angstrom per voxel: multiply, do not divide.",
             ),
         ]
-        r = check_function(
+        return check_function(
             fn,
             vol,
             name=name,
@@ -70,13 +70,11 @@ def box_size_angstrom(fn: Callable[[Volume], Any]) -> CheckResult:
             hint=hint,
             show_result=False,
         )
-        results.append(r)
-        if not r.passed:
-            break
+
     return show(
         _all_passed(
             name,
-            results,
+            (check(vs) for vs in (5.0, (4.0, 5.0, 6.0))),
             "your box sizes are right for a cubic and a non-cubic voxel, on a non-cubic box.",
         )
     )
@@ -231,14 +229,12 @@ def threshold_for_volume(fn: Callable[[Volume, float], Any]) -> CheckResult:
     )
     vol = _test_volume((24, 24, 24), voxel_size=5.0, seed=3)
     voxel_a3 = float(np.prod(vol.voxel_size_zyx))
-    results = []
-    for fraction in (0.05, 0.12):
-        target = fraction * vol.data.size * voxel_a3
 
-        def enclosed(level: Any, vol: Volume = vol, voxel_a3: float = voxel_a3) -> float:
-            return float((vol.data >= float(np.asarray(level))).sum() * voxel_a3)
+    def enclosed(level: Any) -> float:
+        return float((vol.data >= float(np.asarray(level))).sum() * voxel_a3)
 
-        r = check_function(
+    def check(target: float) -> CheckResult:
+        return check_function(
             fn,
             vol,
             target,
@@ -252,10 +248,15 @@ def threshold_for_volume(fn: Callable[[Volume, float], Any]) -> CheckResult:
             hint=hint,
             show_result=False,
         )
-        results.append(r)
-        if not r.passed:
-            break
-    return show(_all_passed(name, results, "your levels enclose the requested volumes within 2 %."))
+
+    targets = (fraction * vol.data.size * voxel_a3 for fraction in (0.05, 0.12))
+    return show(
+        _all_passed(
+            name,
+            (check(t) for t in targets),
+            "your levels enclose the requested volumes within 2 %.",
+        )
+    )
 
 
 # Keep the most common misspelling working.
