@@ -130,7 +130,6 @@ def data_env(tmp_path, monkeypatch):
     for var in ("NO_PROXY", "no_proxy"):
         monkeypatch.setenv(var, "127.0.0.1,localhost")
     monkeypatch.setattr(data, "_announced", set())
-    monkeypatch.setattr(data, "_said_readonly", set())
     monkeypatch.setattr(data, "_hash_ok", {})
     return cache
 

@@ -249,6 +249,23 @@ def test_read_only_cache_uses_its_files_and_downloads_elsewhere(
     assert not (shared / "ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-1832").exists()
 
 
+def test_corrupt_file_in_read_only_cache_is_reported_once(
+    archive_server, monkeypatch, tmp_path, capsys
+):
+    archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
+    path = data.fetch("emd-3197")
+    path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    shared = data.cache_dir()
+    real_is_writable = data._is_writable
+    monkeypatch.setattr(
+        data, "_is_writable", lambda p: False if shared in (p, *p.parents) else real_is_writable(p)
+    )
+    for _ in range(3):
+        assert data.load("emd-3197", standin=False).source.real
+    assert path.exists()  # the shared copy is left alone
+    assert capsys.readouterr().out.count("is corrupt") == 1
+
+
 def test_no_writable_cache_at_all_still_caches(archive_server, monkeypatch, tmp_path, capsys):
     archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
     fallback = data._fallback_cache()

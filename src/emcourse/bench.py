@@ -160,7 +160,9 @@ def _judge(row: dict[str, Any]) -> str:
         return "error"
     if row["seconds"] > BUDGET_SECONDS:
         return "over time"
-    if row["peak_rss_bytes"] is not None and row["peak_rss_bytes"] > BUDGET_BYTES:
+    if row["peak_rss_bytes"] is None:
+        return "memory not measured"
+    if row["peak_rss_bytes"] > BUDGET_BYTES:
         return "over memory"
     return "ok"
 

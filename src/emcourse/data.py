@@ -67,7 +67,6 @@ _SKIP_IN_MIRROR = re.compile(r"(\.sha256|\.part|\.header1024|\.bytes)$|^tmp[a-z0
 
 _bytes_downloaded = 0
 _announced: set[str] = set()
-_said_readonly: set[str] = set()
 _hash_ok: dict[tuple, str] = {}
 
 
@@ -247,12 +246,11 @@ def _write_dir() -> Path:
     if user == main or not _is_writable(user):
         user = _fallback_cache()
         user.mkdir(parents=True, exist_ok=True)
-    if str(main) not in _said_readonly:
-        _said_readonly.add(str(main))
-        print(
-            f"emcourse: the data cache {main} is read-only; using the files in it and "
-            f"saving anything missing to {user}."
-        )
+    _announce_once(
+        f"read-only:{main}",
+        f"emcourse: the data cache {main} is read-only; using the files in it and "
+        f"saving anything missing to {user}.",
+    )
     return user
 
 
@@ -332,7 +330,10 @@ def _cached(url: str, *, pinned: str = "", suffix: str = "") -> Path | None:
         problem = _hash_status(p, pinned)
         if problem is None:
             return p
-        print(f"emcourse: cached file {p} is corrupt ({problem}); it will be fetched again.")
+        _announce_once(
+            f"corrupt:{p}",
+            f"emcourse: cached file {p} is corrupt ({problem}); it will be fetched again.",
+        )
         if _is_writable(p.parent):
             p.unlink(missing_ok=True)
             _sidecar(p).unlink(missing_ok=True)
@@ -702,14 +703,19 @@ def _fetch_hint(entry: dict) -> str:
     return entry.get("fetch_hint", f"emcourse data fetch {entry['name']}")
 
 
-def _announce(entry: dict, reason: str) -> None:
-    key = entry["name"]
+def _announce_once(key: str, message: str) -> None:
+    """Print a one-line notice the first time ``key`` comes up in this process."""
     if key in _announced:
         return
     _announced.add(key)
-    print(
-        f"emcourse: {entry['accession']} ({key}): using the synthetic stand-in, because {reason} "
-        f"Get the real data with `{_fetch_hint(entry)}`."
+    print(message)
+
+
+def _announce(entry: dict, reason: str) -> None:
+    _announce_once(
+        entry["name"],
+        f"emcourse: {entry['accession']} ({entry['name']}): using the synthetic stand-in, "
+        f"because {reason} Get the real data with `{_fetch_hint(entry)}`.",
     )
 
 
