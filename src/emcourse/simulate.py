@@ -562,3 +562,96 @@ def simulate_tomogram(
         defocus_um=float(defocus_um),
         tilt_range=(lo, hi),
     )
+
+
+# --------------------------------------------------------------------------- maps and shapes
+
+
+def resample_map(volume, *, voxel_size: float, new_voxel_size: float, box: int) -> np.ndarray:
+    """Resample a cubic map to a new voxel size and centre it in a cubic box.
+
+    Cubic-spline interpolation (:func:`scipy.ndimage.affine_transform`) onto
+    the new grid, keeping the centre voxel ``n // 2`` of the input on the
+    centre ``box // 2`` of the output; outside the input is 0.
+    Density values are interpolated, not rescaled.
+
+    Parameters
+    ----------
+    volume : ndarray (n, n, n)
+        The map, e.g. ``data.emdb_map(3197).data``.
+    voxel_size, new_voxel_size : float
+        Angstrom per voxel before and after.
+    box : int
+        Edge of the output box in voxels.
+
+    Returns
+    -------
+    ndarray of float32, shape (box, box, box)
+
+    Examples
+    --------
+    >>> vol = phantom_map(box=20, voxel_size=11.4, diameter=140.0)
+    >>> out = resample_map(vol, voxel_size=11.4, new_voxel_size=10.0, box=32)
+    >>> out.shape, bool(abs(float(out.max()) - 1.0) < 0.05)
+    ((32, 32, 32), True)
+    """
+    from scipy import ndimage
+
+    vol = np.asarray(volume, dtype=np.float32)
+    if vol.ndim != 3 or voxel_size <= 0 or new_voxel_size <= 0:
+        raise ValueError(
+            f"need a 3D map and positive voxel sizes; got shape {vol.shape}, "
+            f"voxel sizes {voxel_size} and {new_voxel_size} angstrom."
+        )
+    # output voxel j sits at (j - box // 2) * new_voxel_size from the centre, which is
+    # input index (j - box // 2) * new / old + n // 2
+    scale = float(new_voxel_size) / float(voxel_size)
+    centre_in = np.array([n // 2 for n in vol.shape], dtype=np.float64)
+    offset = centre_in - scale * (int(box) // 2)
+    return ndimage.affine_transform(
+        vol, np.full(3, scale), offset=offset, output_shape=(int(box),) * 3, order=3, cval=0.0
+    ).astype(np.float32)
+
+
+def _fwhm(profile) -> float:
+    """Full width at half maximum (voxels) of the peak at a 1D profile's maximum."""
+    p = np.asarray(profile, dtype=np.float64)
+    i = int(np.argmax(p))
+    half = p[i] / 2.0
+    r = i
+    while r + 1 < len(p) and p[r + 1] > half:
+        r += 1
+    lft = i
+    while lft > 0 and p[lft - 1] > half:
+        lft -= 1
+    if r + 1 >= len(p) or lft == 0:
+        raise ValueError("the peak does not fall to half its maximum inside the profile.")
+    right = r + (p[r] - half) / (p[r] - p[r + 1])
+    left = lft - (p[lft] - half) / (p[lft] - p[lft - 1])
+    return float(right - left)
+
+
+def elongation(volume) -> tuple[float, float, float]:
+    """Widths of the brightest blob of a volume along z and x, and their ratio.
+
+    The full widths at half maximum (linear interpolation) of the profiles
+    along z and along x through the brightest voxel. Use it on an isolated,
+    point-like object to measure the missing wedge's elongation.
+
+    Returns
+    -------
+    width_z, width_x, ratio : float
+        Widths in voxels and ``width_z / width_x``.
+
+    Examples
+    --------
+    >>> z, y, x = np.indices((32, 5, 32)) - np.array([16, 2, 16])[:, None, None, None]
+    >>> blob = np.exp(-(z**2 / 32.0 + y**2 / 8.0 + x**2 / 8.0))  # sigma 4 along z, 2 along x
+    >>> round(elongation(blob)[2], 1)
+    2.0
+    """
+    vol = np.asarray(volume, dtype=np.float64)
+    iz, iy, ix = np.unravel_index(int(np.argmax(vol)), vol.shape)
+    wz = _fwhm(vol[:, iy, ix])
+    wx = _fwhm(vol[iz, iy, :])
+    return wz, wx, wz / wx

@@ -1,5 +1,407 @@
-"""Checks of the subtomogram-averaging sheets (tomograms)."""
+"""Checks of the subtomogram-averaging sheets on tomograms and particle picking.
+
+Sheet 10-01 ("Simulate a tomogram and see the missing wedge"):
+:func:`dose_symmetric_order`, :func:`elongation_factor`, :func:`wedge_fraction`.
+Sheet 10-02 ("Find particles by template matching"): :func:`crowther_step`,
+:func:`picking_scores`, :func:`nms_peaks`.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from emcourse.checks._core import (
+    CheckResult,
+    _all_passed,
+    _call,
+    _validate,
+    check_close,
+    check_function,
+    show,
+)
+
+__all__ = [
+    "crowther_step",
+    "dose_symmetric_order",
+    "elongation_factor",
+    "nms_peaks",
+    "picking_scores",
+    "wedge_fraction",
+]
+
+
+def _run_cases(name: str, cases, message: str) -> CheckResult:
+    results = []
+    for case in cases:
+        r = case()
+        results.append(r)
+        if not r.passed:
+            break
+    return show(_all_passed(name, results, message))
+
+
+# ------------------------------------------------------------------ sheet 10-01
+
+
+def dose_symmetric_order(fn: Callable[[float, float], Any]) -> CheckResult:
+    """Check ``fn(max_angle, step) -> angles``: the dose-symmetric acquisition order.
+
+    Start at 0, one step to the positive side, then alternate sides in groups of
+    two (Hagen et al. 2017), ending at +-max_angle. Tested on three schemes.
+
+    Sample solution::
+
+        def dose_symmetric_order(max_angle, step):
+            n = int(round(max_angle / step))
+            order = [0.0, step]
+            k_pos, k_neg, side = 2, 1, -1
+            while len(order) < 2 * n + 1:
+                for _ in range(2):
+                    if side < 0 and k_neg <= n:
+                        order.append(-k_neg * step); k_neg += 1
+                    elif side > 0 and k_pos <= n:
+                        order.append(k_pos * step); k_pos += 1
+                side = -side
+            return np.array(order)
+    """
+    from emcourse.simulate import tilt_scheme
+
+    name = "dose-symmetric order"
+    hint = (
+        "0 first, then +step, then two tilts on the negative side, two on the positive "
+        "side, and so on outwards; every angle of the range exactly once."
+    )
+
+    def case(max_angle, step):
+        def run():
+            ref = tilt_scheme(min_angle=-max_angle, max_angle=max_angle, step=step)
+            wrong = [
+                (
+                    np.sort(ref),
+                    "those are the angles in sorted order; the order of acquisition "
+                    "is what is asked.",
+                ),
+                (-ref, "the first step goes to the positive side (+step), then two negative."),
+            ]
+            return check_function(
+                fn,
+                max_angle,
+                step,
+                name=name,
+                expected=ref.astype(float),
+                rtol=0,
+                atol=1e-6,
+                units="°",
+                what="tilt angles",
+                diagnoses=wrong,
+                hint=hint,
+                show_result=False,
+            )
+
+        return run
+
+    return _run_cases(
+        name,
+        [case(60.0, 3.0), case(50.0, 5.0), case(30.0, 2.0)],
+        "your order matches the dose-symmetric scheme for three ranges and steps.",
+    )
+
+
+def elongation_factor(fn: Callable[[float], Any]) -> CheckResult:
+    """Check ``fn(max_tilt_deg) -> e``: Radermacher's elongation for tilts of +-max_tilt.
+
+    ``e = sqrt((a + sin a cos a) / (a - sin a cos a))`` with ``a`` in radians.
+    Tested at three tilt ranges, not the one used in the lesson.
+
+    Sample solution::
+
+        def elongation_factor(max_tilt_deg):
+            a = np.deg2rad(max_tilt_deg)
+            return np.sqrt((a + np.sin(a) * np.cos(a)) / (a - np.sin(a) * np.cos(a)))
+    """
+    name = "elongation factor"
+    hint = "convert the angle to radians first; numerator a + sin a cos a, denominator a - ..."
+
+    def rad(a):
+        return np.sqrt((a + np.sin(a) * np.cos(a)) / (a - np.sin(a) * np.cos(a)))
+
+    def case(deg):
+        def run():
+            a = np.deg2rad(deg)
+            wrong = [
+                (1 / rad(a), "that is the inverse: z is longer than x, so e > 1."),
+                (rad(a) ** 2, "take the square root of the ratio."),
+            ]
+            return check_function(
+                fn,
+                deg,
+                name=name,
+                expected=float(rad(a)),
+                rtol=1e-3,
+                diagnoses=wrong,
+                what="elongation",
+                hint=hint,
+                show_result=False,
+            )
+
+        return run
+
+    return _run_cases(
+        name,
+        [case(50.0), case(70.0), case(35.0)],
+        "your elongation factor is right for three tilt ranges.",
+    )
+
+
+def wedge_fraction(fn: Callable[[tuple], Any]) -> CheckResult:
+    """Check ``fn((min_tilt, max_tilt)) -> fraction``: the share of Fourier space not measured.
+
+    The fraction of a sphere of frequencies that lies in the missing wedge of a
+    tilt series from ``min_tilt`` to ``max_tilt`` degrees (tilt axis y). Tested
+    on symmetric and asymmetric ranges; within 0.03, so a count on a small voxel grid
+    (with :func:`emcourse.sta.wedge_mask`) passes as well as the formula.
+
+    Sample solution::
+
+        def wedge_fraction(tilt_range):
+            lo, hi = tilt_range
+            return (180 - (hi - lo)) / 180
+    """
+    name = "missing-wedge fraction"
+    hint = (
+        "the wedge is the same in every k_y plane; in the (k_x, k_z) plane, which "
+        "angles around the origin are never measured?"
+    )
+
+    def case(lo, hi):
+        def run():
+            ref = (180.0 - (hi - lo)) / 180.0
+            wrong = [
+                (1 - ref, "that is the fraction measured; the question is the fraction lost."),
+                ((90.0 - (hi - lo) / 2) / 360.0, "the wedge is double: above and below."),
+            ]
+            return check_function(
+                fn,
+                (lo, hi),
+                name=name,
+                expected=ref,
+                rtol=0,
+                atol=0.03,
+                diagnoses=wrong,
+                what="fraction",
+                hint=hint,
+                show_result=False,
+            )
+
+        return run
+
+    return _run_cases(
+        name,
+        [case(-45.0, 45.0), case(-50.0, 65.0), case(-70.0, 30.0)],
+        "your fraction is right for a symmetric and two asymmetric tilt ranges.",
+    )
+
+
+# ------------------------------------------------------------------ sheet 10-02
+
+
+def crowther_step(fn: Callable[[float, float], Any]) -> CheckResult:
+    """Check ``fn(diameter_A, resolution_A) -> step_deg``: the Crowther angular step.
+
+    Sample solution::
+
+        def crowther_step(diameter_A, resolution_A):
+            return np.rad2deg(resolution_A / diameter_A)
+    """
+    name = "Crowther step"
+    hint = "a rotation by delta (radians) moves the rim by D * delta; set that equal to d."
+
+    def case(d_a, res):
+        def run():
+            ref = float(np.rad2deg(res / d_a))
+            wrong = [
+                (res / d_a, "that is in radians; the step is asked in degrees."),
+                (float(np.rad2deg(d_a / res)), "the step is resolution over diameter."),
+            ]
+            return check_function(
+                fn,
+                d_a,
+                res,
+                name=name,
+                expected=ref,
+                rtol=1e-3,
+                units="°",
+                diagnoses=wrong,
+                what="step",
+                hint=hint,
+                show_result=False,
+            )
+
+        return run
+
+    return _run_cases(
+        name,
+        [case(250.0, 30.0), case(120.0, 24.0), case(400.0, 8.0)],
+        "your angular step is right for three particle sizes and resolutions.",
+    )
+
+
+def _picks_case(seed: int):
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(10, 90, size=(15, 3))
+    found = [truth[0] + 0.5, truth[0] - 0.8]  # a duplicate of particle 0
+    found += list(truth[1:11] + rng.normal(scale=0.7, size=(10, 3)))
+    found += [truth[11] + [3.5, 0, 0]]  # too far
+    found += list(rng.uniform(10, 90, size=(4, 3)))
+    found = np.asarray(found)[rng.permutation(len(found))]
+    return found, truth
+
+
+def picking_scores(fn: Callable[..., Any], *, tolerance: float = 2.0) -> CheckResult:
+    """Check ``fn(found, truth, tolerance) -> (precision, recall)``.
+
+    Each true particle may be matched by one pick only (a duplicate pick is a
+    false positive); a pick within ``tolerance`` voxels of a true position
+    matches. Tested on picks with a duplicate, a near miss and false positives.
+
+    Sample solution::
+
+        def picking_scores(found, truth, tolerance):
+            return sta.precision_recall(found, truth, tolerance=tolerance)
+    """
+    from emcourse.sta import precision_recall
+
+    name = "precision and recall"
+    hint = (
+        "pair picks with true positions closest first; each pick and each true position "
+        "may be used once; precision = matched / picks, recall = matched / true."
+    )
+
+    def case(seed):
+        def run():
+            found, truth = _picks_case(seed)
+            ref = precision_recall(found, truth, tolerance=tolerance)
+            d = np.linalg.norm(found[:, None] - truth[None], axis=-1)
+            naive_p = float((d.min(axis=1) <= tolerance).mean())
+            wrong = [
+                (
+                    (naive_p, ref[1]),
+                    "a duplicate pick of an already matched particle is a false positive.",
+                ),
+                ((ref[1], ref[0]), "return (precision, recall) in that order."),
+            ]
+            return check_function(
+                fn,
+                found.copy(),
+                truth.copy(),
+                tolerance,
+                name=name,
+                expected=tuple(float(v) for v in ref),
+                rtol=0,
+                atol=1e-6,
+                diagnoses=wrong,
+                what="(precision, recall)",
+                hint=hint,
+                show_result=False,
+            )
+
+        return run
+
+    return _run_cases(
+        name, [case(0), case(1)], "your precision and recall are right on two sets of picks."
+    )
+
+
+def _score_map(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    shape = (24, 28, 32)
+    zyx = np.indices(shape, dtype=np.float64)
+    centres = [(6, 7, 8), (6, 7, 10.5), (16, 20, 24), (12, 6, 24), (18, 9, 9), (9, 21, 12)]
+    centres.append((16, 20, 21.5))  # a weaker neighbour of the third peak
+    heights = rng.uniform(1.2, 2.0, size=len(centres))
+    heights[1] = heights[0] - 0.3
+    heights[-1] = heights[2] - 0.3
+    scores = np.zeros(shape)
+    for c, h in zip(centres, heights, strict=True):
+        d2 = sum((g - ci) ** 2 for g, ci in zip(zyx, c, strict=True))
+        scores += h * np.exp(-d2 / 2.0)
+    scores += 0.02 * rng.standard_normal(shape)
+    scores[2, 25, 3] = 0.45  # a lone noise spike below the threshold
+    return scores.astype(np.float32)
+
+
+def nms_peaks(fn: Callable[..., Any]) -> CheckResult:
+    """Check ``fn(scores, min_distance, threshold) -> (m, 3) peaks``, strongest first.
+
+    Greedy non-maximum suppression on a small synthetic score map with close
+    pairs and a sub-threshold spike. The learner's peaks are compared with the
+    reference as a set (precision and recall with tolerance 0), then for the
+    order (strongest first).
+
+    Sample solution::
+
+        def nms_peaks(scores, min_distance, threshold):
+            cand = np.argwhere(scores > threshold)
+            cand = cand[np.argsort(-scores[tuple(cand.T)], kind="stable")]
+            kept = []
+            for p in cand:
+                if all(np.sum((p - q) ** 2) >= min_distance**2 for q in kept):
+                    kept.append(p)
+            return np.array(kept).reshape(-1, 3)
+    """
+    from emcourse.sta import find_peaks, precision_recall
+
+    name = "non-maximum suppression"
+    hint = (
+        "sort the voxels above the threshold by score, highest first; keep one if it is "
+        "at least min_distance from every peak kept so far."
+    )
+    scores = _score_map()
+    min_distance, threshold = 4.0, 0.5
+    ref = find_peaks(scores, min_distance=min_distance, threshold=threshold)
+    value, problem = _call(fn, (scores.copy(), min_distance, threshold), name=name, hint=hint)
+    if problem is not None:
+        return show(problem)
+    try:
+        peaks = np.asarray(value, dtype=np.float64).reshape(-1, 3)
+    except (TypeError, ValueError):
+        peaks = None
+    if peaks is None or (np.ndim(value) != 2 and len(peaks)):
+        problem = _validate(value, np.zeros((1, 3)), name=name, hint=hint, subject="your peaks")
+        if problem is None:
+            problem = CheckResult(
+                False,
+                name,
+                hint=hint,
+                status="failed",
+                message="your peaks should be an (m, 3) array of (z, y, x) voxel indices.",
+            )
+        return show(problem)
+    precision, recall = precision_recall(peaks, ref, tolerance=0.5)
+    result = check_close(
+        name,
+        (precision, recall),
+        (1.0, 1.0),
+        rtol=0,
+        atol=1e-9,
+        what="(precision, recall) of your peaks against the reference peaks",
+        hint=hint + " Too many peaks: the suppression is missing or too weak; too few: "
+        "check the threshold and the distance test.",
+        show_result=False,
+    )
+    if result.passed and len(peaks) == len(ref):
+        order_ok = bool(np.all(np.diff(scores[tuple(np.rint(peaks).astype(int).T)]) <= 0))
+        if not order_ok:
+            result = CheckResult(
+                False,
+                name,
+                hint=hint,
+                status="failed",
+                message="you found the right peaks, but not strongest first.",
+            )
+        else:
+            result.message = "your peaks are the right ones, strongest first."
+    return show(result)

@@ -1,0 +1,127 @@
+"""Checks of the tomogram sheets: right answers pass, typical mistakes fail, answers stay hidden."""
+
+import numpy as np
+import pytest
+
+from emcourse import checks, sta
+from emcourse.checks import tomograms
+
+
+@pytest.fixture(autouse=True)
+def not_strict(monkeypatch):
+    monkeypatch.delenv(checks.STRICT_ENV, raising=False)
+
+
+def dose_symmetric(max_angle, step):
+    n = int(round(max_angle / step))
+    order = [0.0, step]
+    k_pos, k_neg, side = 2, 1, -1
+    while len(order) < 2 * n + 1:
+        for _ in range(2):
+            if side < 0 and k_neg <= n:
+                order.append(-k_neg * step)
+                k_neg += 1
+            elif side > 0 and k_pos <= n:
+                order.append(k_pos * step)
+                k_pos += 1
+        side = -side
+    return np.array(order)
+
+
+def radermacher(deg):
+    a = np.deg2rad(deg)
+    return np.sqrt((a + np.sin(a) * np.cos(a)) / (a - np.sin(a) * np.cos(a)))
+
+
+def nms(scores, min_distance, threshold):
+    cand = np.argwhere(scores > threshold)
+    cand = cand[np.argsort(-scores[tuple(cand.T)], kind="stable")]
+    kept = []
+    for p in cand:
+        if all(np.sum((p - q) ** 2) >= min_distance**2 for q in kept):
+            kept.append(p)
+    return np.array(kept).reshape(-1, 3)
+
+
+def stub(*args):
+    raise NotImplementedError("replace this line with your code")
+
+
+RIGHT = {
+    "dose_symmetric_order": dose_symmetric,
+    "elongation_factor": radermacher,
+    "wedge_fraction": lambda r: (180 - (r[1] - r[0])) / 180,
+    "crowther_step": lambda d, res: np.rad2deg(res / d),
+    "picking_scores": lambda f, t, tol: sta.precision_recall(f, t, tolerance=tol),
+    "nms_peaks": nms,
+}
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT))
+def test_right_answers_pass_and_stubs_are_not_done(name):
+    check = getattr(checks, name)
+    assert check(RIGHT[name]).passed
+    r = check(stub)
+    assert not r.passed and r.status == "not done"
+
+
+def test_wedge_fraction_by_counting_passes():
+    def counted(tilt_range):
+        w = sta.wedge_mask((48, 48, 48), tilt_range=tilt_range, rfft=False)
+        k = np.sqrt(sum(g**2 for g in np.meshgrid(*[np.fft.fftfreq(48)] * 3, indexing="ij")))
+        return 1 - float(w[k <= 0.5].mean())
+
+    assert checks.wedge_fraction(counted).passed
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong", "says"),
+    [
+        ("dose_symmetric_order", lambda m, s: np.arange(-m, m + s / 2, s), "sorted order"),
+        ("elongation_factor", lambda d: radermacher(d) ** 2, "square root"),
+        ("elongation_factor", lambda d: 1 / radermacher(d), "inverse"),
+        ("wedge_fraction", lambda r: (r[1] - r[0]) / 180, "fraction measured"),
+        ("crowther_step", lambda d, res: res / d, "radians"),
+        (
+            "picking_scores",
+            lambda f, t, tol: sta.precision_recall(f, t, tolerance=tol)[::-1],
+            "order",
+        ),
+    ],
+)
+def test_typical_mistakes_get_their_hint(name, wrong, says):
+    r = getattr(checks, name)(wrong)
+    assert not r.passed
+    assert says in r.hint
+
+
+def test_duplicate_picks_are_false_positives():
+    def naive(found, truth, tol):
+        d = np.linalg.norm(np.asarray(found)[:, None] - np.asarray(truth)[None], axis=-1)
+        return float((d.min(axis=1) <= tol).mean()), float((d.min(axis=0) <= tol).mean())
+
+    r = checks.picking_scores(naive)
+    assert not r.passed
+
+
+def test_nms_without_suppression_or_order_fails():
+    assert not checks.nms_peaks(lambda s, md, th: np.argwhere(s > th)).passed
+    r = checks.nms_peaks(lambda s, md, th: nms(s, md, th)[::-1])
+    assert not r.passed and "strongest first" in r.message
+    r = checks.nms_peaks(lambda s, md, th: None)
+    assert not r.passed
+
+
+def test_reference_values_are_not_revealed():
+    r = checks.elongation_factor(lambda d: 1.0)
+    for deg in (50.0, 70.0, 35.0):
+        assert f"{radermacher(deg):.3g}" not in str(r)
+    r = checks.crowther_step(lambda d, res: 1.0)
+    assert f"{np.rad2deg(30 / 250):.3g}" not in str(r)
+
+
+def test_score_map_has_close_pairs():
+    scores = tomograms._score_map()
+    peaks = sta.find_peaks(scores, min_distance=4.0, threshold=0.5)
+    assert len(peaks) == 5  # 7 blobs, two suppressed by a stronger neighbour
+    np.testing.assert_array_equal(nms(scores, 4.0, 0.5), peaks)
