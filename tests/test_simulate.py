@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import ndimage
 
 from emcourse import simulate, sta
 
@@ -135,22 +134,6 @@ def test_too_crowded_raises():
     ref = simulate.phantom_map(box=16, voxel_size=20.0)
     with pytest.raises(ValueError, match="non-overlapping"):
         simulate.simulate_tomogram(ref, voxel_size=20.0, shape=(24, 48, 48), n_particles=50)
-
-
-def test_resample_map_keeps_centre_and_scale():
-    vol = simulate.phantom_map(box=20, voxel_size=11.4, diameter=140.0)
-    out = simulate.resample_map(vol, voxel_size=11.4, new_voxel_size=10.0, box=32)
-    assert out.shape == (32, 32, 32) and out.dtype == np.float32
-    # the density's centre of mass stays put (in angstrom, relative to the box centre)
-    com_in = (np.array(ndimage.center_of_mass(vol)) - 10) * 11.4
-    com_out = (np.array(ndimage.center_of_mass(np.clip(out, 0, None))) - 16) * 10.0
-    np.testing.assert_allclose(com_out, com_in, atol=2.0)
-    # same physical volume above a fifth of the maximum, within 10 %
-    v_in = (vol > 0.2).sum() * 11.4**3
-    v_out = (out > 0.2).sum() * 10.0**3
-    assert v_out == pytest.approx(v_in, rel=0.1)
-    with pytest.raises(ValueError, match="positive voxel sizes"):
-        simulate.resample_map(vol, voxel_size=0, new_voxel_size=10.0, box=32)
 
 
 def test_elongation_of_anisotropic_gaussian():

@@ -307,3 +307,19 @@ def test_refinement_resolution(pipeline, ref):
     shift_err = np.linalg.norm(np.rint(peaks) + result.poses.shifts - sim.positions[j], axis=1)
     assert np.median(shift_err) < 0.5
     assert len(result.history) == 4
+
+
+def test_resample_keeps_centre_of_mass_and_physical_volume():
+    from scipy import ndimage
+
+    vol = simulate.phantom_map(box=20, voxel_size=11.4, diameter=140.0)
+    out = sta.resample(vol, voxel_size=11.4, new_voxel_size=10.0, box=32)
+    assert out.shape == (32, 32, 32) and out.dtype == np.float32
+    # the density's centre of mass stays put (in angstrom, relative to the box centre)
+    com_in = (np.array(ndimage.center_of_mass(vol)) - 10) * 11.4
+    com_out = (np.array(ndimage.center_of_mass(np.clip(out, 0, None))) - 16) * 10.0
+    np.testing.assert_allclose(com_out, com_in, atol=2.0)
+    # same physical volume above a fifth of the maximum, within 10 %
+    v_in = (vol > 0.2).sum() * 11.4**3
+    v_out = (out > 0.2).sum() * 10.0**3
+    assert v_out == pytest.approx(v_in, rel=0.1)

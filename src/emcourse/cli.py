@@ -134,7 +134,7 @@ def _exercises_build() -> int:
         )
         return 2
     changed = exercises.build_all(verbose=True)
-    print(f"exercises/ is up to date ({len(changed)} files changed).")
+    print(f"exercises/ now matches solutions/ ({len(changed)} files written or removed).")
     return 0
 
 

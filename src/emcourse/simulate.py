@@ -567,52 +567,6 @@ def simulate_tomogram(
 # --------------------------------------------------------------------------- maps and shapes
 
 
-def resample_map(volume, *, voxel_size: float, new_voxel_size: float, box: int) -> np.ndarray:
-    """Resample a cubic map to a new voxel size and centre it in a cubic box.
-
-    Cubic-spline interpolation (:func:`scipy.ndimage.affine_transform`) onto
-    the new grid, keeping the centre voxel ``n // 2`` of the input on the
-    centre ``box // 2`` of the output; outside the input is 0.
-    Density values are interpolated, not rescaled.
-
-    Parameters
-    ----------
-    volume : ndarray (n, n, n)
-        The map, e.g. ``data.emdb_map(3197).data``.
-    voxel_size, new_voxel_size : float
-        Angstrom per voxel before and after.
-    box : int
-        Edge of the output box in voxels.
-
-    Returns
-    -------
-    ndarray of float32, shape (box, box, box)
-
-    Examples
-    --------
-    >>> vol = phantom_map(box=20, voxel_size=11.4, diameter=140.0)
-    >>> out = resample_map(vol, voxel_size=11.4, new_voxel_size=10.0, box=32)
-    >>> out.shape, bool(abs(float(out.max()) - 1.0) < 0.05)
-    ((32, 32, 32), True)
-    """
-    from scipy import ndimage
-
-    vol = np.asarray(volume, dtype=np.float32)
-    if vol.ndim != 3 or voxel_size <= 0 or new_voxel_size <= 0:
-        raise ValueError(
-            f"need a 3D map and positive voxel sizes; got shape {vol.shape}, "
-            f"voxel sizes {voxel_size} and {new_voxel_size} angstrom."
-        )
-    # output voxel j sits at (j - box // 2) * new_voxel_size from the centre, which is
-    # input index (j - box // 2) * new / old + n // 2
-    scale = float(new_voxel_size) / float(voxel_size)
-    centre_in = np.array([n // 2 for n in vol.shape], dtype=np.float64)
-    offset = centre_in - scale * (int(box) // 2)
-    return ndimage.affine_transform(
-        vol, np.full(3, scale), offset=offset, output_shape=(int(box),) * 3, order=3, cval=0.0
-    ).astype(np.float32)
-
-
 def _fwhm(profile) -> float:
     """Full width at half maximum (voxels) of the peak at a 1D profile's maximum."""
     p = np.asarray(profile, dtype=np.float64)
