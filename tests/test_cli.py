@@ -9,7 +9,7 @@ import sys
 import pytest
 from conftest import EMD_3197_URL, synthetic_map_gz
 
-from emcourse import cli
+from emcourse import cli, data
 
 pytestmark = pytest.mark.usefixtures("data_env")
 
@@ -84,3 +84,77 @@ def test_help():
     with pytest.raises(SystemExit) as exc:
         cli.main(["--help"])
     assert exc.value.code == 0
+
+
+def test_fetch_all_failures_are_one_line_each_with_a_summary(archive_server, tmp_path, capsys):
+    archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))  # the mirror has only this
+    n = len(data.registry())
+    assert cli.main(["data", "fetch", "--all"]) == 1
+    out = capsys.readouterr().out
+    failed = [ln for ln in out.splitlines() if ln.startswith("FAILED ")]
+    assert len(failed) == n - 1
+    for line in failed:
+        assert "HTTP 404" in line and "; archive: " in line and len(line) < 300
+        assert line.count(archive_server.url) == 1
+    assert "ok     emd-3197" in out
+    assert "once online" not in out
+    assert out.count("re-run `emcourse data mirror`") == 1  # the advice, once
+    last = out.strip().splitlines()[-1]
+    assert last.startswith(f"1/{n} fetched; lessons will use the synthetic stand-ins for: ")
+    assert "emd-1832" in last and "emd-3197" not in last
+
+    assert cli.main(["data", "fetch", "-v", "emd-1832"]) == 1
+    verbose = capsys.readouterr().out
+    assert any(ln.startswith("    ") and "404" in ln for ln in verbose.splitlines())
+
+
+def test_mirror_of_an_empty_cache_fails_and_lists_what_is_missing(tmp_path, capsys):
+    assert cli.main(["data", "mirror", str(tmp_path / "m")]) == 1
+    out = capsys.readouterr().out
+    assert "0 files copied" in out and "emd-3197" in out and "emd-1832" in out
+    assert "http.server" not in out  # nothing to serve
+
+
+def test_partial_mirror_lists_what_is_missing(archive_server, tmp_path, capsys):
+    archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
+    data.fetch("emd-3197")
+    assert cli.main(["data", "mirror", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    missing = [ln for ln in out.splitlines() if "missing" in ln.lower()]
+    assert missing and "emd-1832" in missing[0] and "emd-3197" not in missing[0]
+    assert "http.server" in out
+
+
+def test_help_names_the_environment_variables(capsys):
+    for argv in (["--help"], ["data", "--help"]):
+        with pytest.raises(SystemExit):
+            cli.main(argv)
+        out = capsys.readouterr().out
+        for var in ("EMCOURSE_DATA_DIR", "EMCOURSE_MIRROR", "EMCOURSE_OFFLINE"):
+            assert var in out, (argv, var)
+    with pytest.raises(SystemExit):
+        cli.main(["data", "fetch", "--help"])
+    out = capsys.readouterr().out
+    assert "registry name" in out and "--verbose" in out
+
+
+def test_list_footer_says_where_data_come_from(monkeypatch, data_env, capsys):
+    monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
+    assert cli.main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"cache: {data_env}" in out and "mirror: none" in out and "offline: on" in out
+    monkeypatch.delenv("EMCOURSE_OFFLINE")
+    monkeypatch.setenv("EMCOURSE_MIRROR", "127.0.0.1:8000")
+    monkeypatch.setattr(data, "_is_writable", lambda p: data_env not in (p, *p.parents))
+    assert cli.main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "offline: off" in out and "read-only" in out and "per-user cache: " in out
+    assert "EMCOURSE_MIRROR=http://127.0.0.1:8000" in out
+
+
+def test_unknown_names_are_listed_plainly(capsys):
+    assert cli.main(["data", "fetch", "no-such-thing"]) == 1
+    out = capsys.readouterr().out
+    assert "'no-such-thing'" not in out and "emd-3197" in out
+    assert cli.main(["data", "pin", "no-such-thing"]) == 1
+    assert "'no-such-thing'" not in capsys.readouterr().out

@@ -6,7 +6,9 @@ import gzip
 import hashlib
 import json
 import multiprocessing
+import os
 import socket
+import stat
 import tomllib
 
 import mrcfile
@@ -503,3 +505,140 @@ def test_gzip_map_is_checked_after_decompression(archive_server, tmp_path):
     archive_server.put(EMD_3197_URL, gzip.compress(raw[:-100]))
     with pytest.raises(data.DataUnavailableError, match="promises"):
         data.fetch("emd-3197")
+
+
+# ------------------------------------------------------------- shared caches (UX)
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    data._file_mode.cache_clear()
+    yield
+    os.umask(old)
+    data._file_mode.cache_clear()
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_file_mode_follows_the_umask_and_restores_it(umask_022):
+    assert data._file_mode() == 0o644
+    assert os.umask(0o022) == 0o022  # read without changing it
+    data._file_mode.cache_clear()
+    os.umask(0o002)
+    assert data._file_mode() == 0o664
+
+
+def test_downloads_sidecars_and_mirror_are_readable_by_others(archive_server, tmp_path, umask_022):
+    archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
+    path = data.fetch("emd-3197")
+    assert _mode(path) == 0o644  # not the 0600 of the staging file
+    assert _mode(data._sidecar(path)) == 0o644
+    path.chmod(0o600)  # a cache filled by an older version
+    written = data.mirror(tmp_path / "m")
+    assert [_mode(p) for p in written] == [0o644]
+
+
+def test_zarr_files_are_readable_by_others(archive_server, umask_022):
+    entry = data.registry()["portal-10445-ts-100-3"]
+    _make_zarr(archive_server.path_for(entry["url"]), separator="/")
+    data.load("portal-10445-ts-100-3", standin=False)
+    files = [p for p in data.cache_dir().rglob("*") if p.is_file()]
+    assert files and {_mode(p) for p in files} == {0o644}
+
+
+def test_unreadable_file_in_shared_cache_is_skipped_with_a_note(
+    archive_server, monkeypatch, tmp_path, capsys
+):
+    archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
+    path = data.fetch("emd-3197")
+    shared = data.cache_dir()
+    real_is_writable, real_is_readable = data._is_writable, data._is_readable
+    # Tests run as root, which reads any file; simulate another user's 0600 file instead.
+    monkeypatch.setattr(
+        data, "_is_writable", lambda p: False if shared in (p, *p.parents) else real_is_writable(p)
+    )
+    monkeypatch.setattr(
+        data, "_is_readable", lambda p: False if shared in p.parents else real_is_readable(p)
+    )
+    assert not data.is_cached("emd-3197")
+    n = len(archive_server.log)
+    for _ in range(2):
+        assert data.load("emd-3197", standin=False).source.real
+    assert len(archive_server.log) == n + 1  # fetched once into the per-user cache
+    notes = [ln for ln in capsys.readouterr().out.splitlines() if "not readable" in ln]
+    assert len(notes) == 1 and str(path) in notes[0] and "chmod" in notes[0]
+    assert data.is_cached("emd-3197")
+
+
+def test_verify_and_mirror_skip_unreadable_files(archive_server, monkeypatch, tmp_path):
+    archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
+    path = data.fetch("emd-3197")
+    monkeypatch.setattr(data, "_is_readable", lambda p: p != path)
+    assert [s for p, s in data.verify() if p == path][0].startswith("UNREADABLE")
+    assert data.mirror(tmp_path / "m") == []
+
+
+# ----------------------------------------------------------- failure reasons (UX)
+
+
+def test_mirror_404_gives_a_short_reason_and_mirror_advice(archive_server, capsys):
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.fetch("emd-3197")
+    exc = err.value
+    assert exc.kind == "mirror-missing"
+    assert exc.summary.startswith(f"mirror {archive_server.url}/ftp.ebi.ac.uk/")
+    assert "HTTP 404" in exc.summary and "; archive: " in exc.summary
+    assert exc.summary.count("http") == 1 and len(exc.summary) < 200
+    assert "emcourse data mirror" in str(exc) and "once online" not in str(exc)
+    assert exc.details and all(len(d) > 0 for d in exc.details)
+    assert not data.load("emd-3197").source.real
+    line = _only_announcement(capsys.readouterr().out)[0]
+    assert "HTTP 404" in line and "127.0.0.1" not in line and len(line) < 400
+
+
+def test_network_down_advice_says_run_again_once_online(monkeypatch):
+    monkeypatch.setenv("EMCOURSE_MIRROR", CLOSED_PORT_URL)
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.fetch("emd-3197")
+    assert err.value.kind == "network" and "once online" in str(err.value)
+    assert "connection refused" in err.value.summary
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:8000", "ftp://host/x", "localhost"])
+def test_mirror_without_http_scheme_says_what_to_set(monkeypatch, value):
+    monkeypatch.setenv("EMCOURSE_MIRROR", value)
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.fetch("emd-3197")
+    text = str(err.value)
+    assert "No connection adapters" not in text and "EMCOURSE_MIRROR" in text
+    assert "http://" in text and err.value.kind == "mirror-config"
+    if value == "127.0.0.1:8000":
+        assert "EMCOURSE_MIRROR=http://127.0.0.1:8000" in text
+
+
+# ---------------------------------------------------------------- mirror (UX)
+
+
+def test_mirror_missing_lists_registry_datasets_not_in_the_mirror(archive_server, tmp_path):
+    assert set(data.mirror_missing(tmp_path / "empty")) == set(data.registry())
+    archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
+    data.fetch("emd-3197")
+    data.mirror(tmp_path / "m")
+    missing = data.mirror_missing(tmp_path / "m")
+    assert "emd-3197" not in missing and "emd-1832" in missing
+
+
+# ------------------------------------------------------------ unknown names (UX)
+
+
+def test_unknown_name_message_has_no_quote_marks_and_lists_names():
+    with pytest.raises(KeyError) as err:
+        data.fetch("no-such-dataset")
+    text = str(err.value)
+    assert text.startswith("no dataset named no-such-dataset") and "emd-3197" in text
+    with pytest.raises(KeyError) as err:
+        data.pin(["no-such-dataset"], registry_path=data._registry_path())
+    assert str(err.value).startswith("no dataset named no-such-dataset")

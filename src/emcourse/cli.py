@@ -3,7 +3,7 @@
 ::
 
     emcourse data list [--markdown]
-    emcourse data fetch NAME... | --all
+    emcourse data fetch [-v] NAME... | --all
     emcourse data verify
     emcourse data mirror DIR
     emcourse data pin [NAME...]
@@ -17,20 +17,56 @@ import sys
 
 __all__ = ["main"]
 
+_ENVIRONMENT = """\
+environment:
+  EMCOURSE_DATA_DIR   the data cache folder (default: the per-user cache,
+                      e.g. ~/.cache/emcourse); a hub may share a read-only one
+  EMCOURSE_MIRROR     base URL of a workshop mirror, e.g. http://HOST:8000,
+                      tried before the archives (see `emcourse data mirror`)
+  EMCOURSE_OFFLINE=1  never use the network: lessons use cached data or the
+                      synthetic stand-ins
+`emcourse data list` shows the values in use."""
+
 
 def _parser() -> argparse.ArgumentParser:
+    raw = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(
-        prog="emcourse", description="Data and exercises of the emcourse 3D EM course."
+        prog="emcourse",
+        description="Data and exercises of the emcourse 3D EM course.",
+        epilog=_ENVIRONMENT,
+        formatter_class=raw,
     )
     top = p.add_subparsers(dest="group", required=True)
 
-    d = top.add_parser("data", help="list, fetch, verify, mirror and pin the course's datasets")
+    d = top.add_parser(
+        "data",
+        help="list, fetch, verify, mirror and pin the course's datasets",
+        description="Datasets come from the cache, then EMCOURSE_MIRROR, then the archive; "
+        "lessons fall back to synthetic stand-ins.",
+        epilog=_ENVIRONMENT,
+        formatter_class=raw,
+    )
     ds = d.add_subparsers(dest="command", required=True)
-    ls = ds.add_parser("list", help="every dataset: archive, accession, size, licence, cached")
+    ls = ds.add_parser(
+        "list", help="every dataset: archive, accession, size, licence, cached; where from"
+    )
     ls.add_argument("--markdown", action="store_true", help="print the book's markdown table")
-    f = ds.add_parser("fetch", help="download datasets into the cache (progress bar)")
-    f.add_argument("names", nargs="*", metavar="NAME")
+    f = ds.add_parser(
+        "fetch",
+        help="download datasets into the cache (progress bar)",
+        epilog=_ENVIRONMENT,
+        formatter_class=raw,
+    )
+    f.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="a registry name, e.g. emd-3197 (see `emcourse data list`)",
+    )
     f.add_argument("--all", action="store_true", help="every dataset in the registry")
+    f.add_argument(
+        "-v", "--verbose", action="store_true", help="print the full error of each failed attempt"
+    )
     ds.add_parser("verify", help="check cached files against their sha256 and format")
     m = ds.add_parser("mirror", help="copy the cache into a mirror folder DIR/<host>/<path>")
     m.add_argument("dir", metavar="DIR")
@@ -57,11 +93,31 @@ def _list(markdown: bool) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-    print(f"cache: {data.cache_dir()}")
+    print()
+    for line in _where_from():
+        print(line)
     return 0
 
 
-def _fetch(names: list[str], all_: bool) -> int:
+def _where_from() -> list[str]:
+    """Footer of ``data list``: the cache, the mirror and offline mode in use."""
+    from emcourse import data
+
+    cache = data.cache_dir()
+    lines = [f"cache: {cache} (EMCOURSE_DATA_DIR)"]
+    if not data._is_writable(cache):
+        lines[0] = f"cache: {cache} (EMCOURSE_DATA_DIR; read-only: its files are used)"
+        lines.append(f"per-user cache: {data._write_dir()} (new downloads go here)")
+    mirror, problem = data._mirror_setting()
+    if problem:
+        lines.append(f"mirror: {mirror} -- NOT USED: {problem}")
+    else:
+        lines.append(f"mirror: {mirror or 'none'} (EMCOURSE_MIRROR)")
+    lines.append(f"offline: {'on' if data._offline() else 'off'} (EMCOURSE_OFFLINE)")
+    return lines
+
+
+def _fetch(names: list[str], all_: bool, verbose: bool = False) -> int:
     from emcourse import data
 
     if all_:
@@ -69,16 +125,40 @@ def _fetch(names: list[str], all_: bool) -> int:
     if not names:
         print("emcourse data fetch: name at least one dataset, or --all (see `data list`).")
         return 2
-    failed = 0
+    fetched, standins, unknown = 0, [], []
+    advice: dict[str, list[str]] = {}  # cause -> names
     for name in names:
         try:
             path = data.fetch(name, progressbar=True)
-        except (data.DataUnavailableError, KeyError) as exc:
-            failed += 1
-            print(f"FAILED {name}: {exc}")
+        except data.UnknownDatasetError:
+            unknown.append(name)
+            print(f"FAILED {name}: no dataset of that name in the registry")
+        except data.DataUnavailableError as exc:
+            standins.append(name)
+            advice.setdefault(exc.kind or "network", []).append(name)
+            print(f"FAILED {name}: {exc.summary or exc.reason or exc}")
+            if verbose:
+                for detail in exc.details or [str(exc)]:
+                    print(f"    {detail}")
         else:
+            fetched += 1
             print(f"ok     {name}: {path}")
-    return 1 if failed else 0
+    if unknown:
+        print(f"Known datasets: {', '.join(data.registry())}.")
+    _, mirror_fix = data._mirror_setting()
+    for kind, failed in advice.items():
+        hint = "emcourse data fetch " + ("--all" if all_ else " ".join(failed))
+        text = data._advice(kind, hint, mirror_fix=mirror_fix)
+        print(f"{', '.join(failed)}: {text}" if len(advice) > 1 else text)
+    if standins or unknown:
+        if standins and not verbose:
+            print("(add -v for the full errors)")
+        text = f"{fetched}/{len(names)} fetched"
+        if standins:
+            text += f"; lessons will use the synthetic stand-ins for: {', '.join(standins)}"
+        print(text + ".")
+        return 1
+    return 0
 
 
 def _verify() -> int:
@@ -102,6 +182,17 @@ def _mirror(dest: str) -> int:
 
     written = data.mirror(dest)
     print(f"{len(written)} files copied into {dest}.")
+    missing = data.mirror_missing(dest)
+    if missing:
+        where = data.cache_dir()
+        print(f"Missing from the mirror (not in the cache {where}): {', '.join(missing)}.")
+        print(
+            f"Fetch them here with `emcourse data fetch {' '.join(missing)}` (online), "
+            f"then run `emcourse data mirror {dest}` again."
+        )
+    if not written:
+        print("Nothing to serve yet.")
+        return 1
     print(f"Serve them with `python -m http.server -d {dest} 8000` and set")
     print("EMCOURSE_MIRROR=http://HOST:8000 on every machine of the workshop.")
     return 0
@@ -112,7 +203,7 @@ def _pin(names: list[str]) -> int:
 
     try:
         pins = data.pin(names or None)
-    except (data.DataUnavailableError, KeyError, ValueError) as exc:
+    except (data.DataUnavailableError, data.UnknownDatasetError, ValueError) as exc:
         print(f"FAILED: {exc}")
         return 1
     for name, digest in pins.items():
@@ -145,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             return _list(args.markdown)
         if args.command == "fetch":
-            return _fetch(args.names, args.all)
+            return _fetch(args.names, args.all, args.verbose)
         if args.command == "verify":
             return _verify()
         if args.command == "mirror":

@@ -18,7 +18,9 @@ mirror DIR`` is a copy. Downloads land in a temporary file next to the target
 sha256, or by format (MRC header against file size, expected shape and voxel
 size, readable zarr). The sha256 of an unpinned file is recorded on first
 download in ``<file>.sha256``, so ``emcourse data verify`` catches later
-corruption.
+corruption. Files are moved into place (and copied into a mirror) readable by
+all, ``0o666 & ~umask``, so a hub's shared cache and a mirror served by
+another user work; a cached file this user cannot read is skipped with a note.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from emcourse.volume import Source, Volume
 
 __all__ = [
     "DataUnavailableError",
+    "UnknownDatasetError",
     "registry",
     "registry_markdown",
     "load",
@@ -56,6 +59,7 @@ __all__ = [
     "is_cached",
     "verify",
     "mirror",
+    "mirror_missing",
     "pin",
 ]
 
@@ -73,16 +77,51 @@ _hash_ok: dict[tuple, str] = {}
 class DataUnavailableError(OSError):
     """No checked copy of a file could be had from the cache, a mirror or the archive.
 
-    ``reason`` is the why alone, without the label and the advice, for the
-    stand-in's announcement.
+    Attributes
+    ----------
+    reason : str
+        The why alone, short and without URLs, for the stand-in's announcement.
+    summary : str
+        One line: what each tier answered, e.g. ``mirror http://...: HTTP 404;
+        archive: cannot resolve host``.
+    kind : str
+        The cause: ``offline``, ``mirror-config``, ``mirror-missing``,
+        ``archive-missing``, ``corrupt`` or ``network``.
+    advice : str
+        What to do next, right for ``kind``.
+    details : list of str
+        The full error of each attempt (``emcourse data fetch --verbose``).
     """
 
     reason = ""
+    summary = ""
+    kind = ""
+    advice = ""
+    details: list[str] = []  # noqa: RUF012 - replaced per instance, never mutated
 
 
-def _unavailable(label: str, reason: str, what_next: str = "") -> DataUnavailableError:
+class UnknownDatasetError(KeyError):
+    """A name that is not in the registry; the message lists the known names."""
+
+    def __str__(self) -> str:  # KeyError would print the message in quote marks
+        return str(self.args[0]) if self.args else ""
+
+
+def _unavailable(
+    label: str,
+    reason: str,
+    what_next: str = "",
+    *,
+    kind: str = "",
+    summary: str = "",
+    details: list[str] | None = None,
+) -> DataUnavailableError:
     exc = DataUnavailableError(f"{label}: {reason} {what_next}".rstrip())
     exc.reason = reason
+    exc.summary = summary or reason.rstrip(".")
+    exc.kind = kind
+    exc.advice = what_next
+    exc.details = details or []
     return exc
 
 
@@ -129,14 +168,28 @@ def registry() -> dict[str, dict]:
 
 
 def _entry(name: str) -> dict:
-    entries = registry()
+    return _lookup(registry(), name)
+
+
+def _lookup(entries: dict[str, dict], name: str) -> dict:
     key = name.strip().lower()
     if key not in entries:
-        raise KeyError(
-            f"no dataset named {name!r} in the registry; known: {', '.join(sorted(entries))}. "
-            "For any EMDB entry use data.emdb_map(NUMBER)."
-        )
+        raise UnknownDatasetError(_unknown_text(name, entries))
     return entries[key]
+
+
+def _unknown_text(name: str, entries: dict[str, dict]) -> str:
+    """The message for a name not in the registry.
+
+    Examples
+    --------
+    >>> print(_unknown_text("emd-1", {"emd-3197": {}, "emd-1832": {}}))
+    no dataset named emd-1 in the registry; known: emd-1832, emd-3197. For any EMDB entry use data.emdb_map(NUMBER).
+    """  # noqa: E501
+    return (
+        f"no dataset named {name.strip()} in the registry; known: {', '.join(sorted(entries))}. "
+        "For any EMDB entry use data.emdb_map(NUMBER)."
+    )
 
 
 def _human(n: float) -> str:
@@ -232,6 +285,45 @@ def _is_writable(path: Path) -> bool:
     return True
 
 
+@functools.cache
+def _file_mode() -> int:
+    """``0o666 & ~umask``: the mode of a file created normally (0644 with umask 022).
+
+    Staging files (``tempfile``, pooch) are created 0600; moved into place as
+    they are, a hub's shared cache or a mirror would be unreadable to others.
+    The umask is read once (``os.umask`` can only be read by setting it).
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _share(path: Path) -> None:
+    """Give ``path`` the mode of a normally created file, before or after moving it in."""
+    try:
+        os.chmod(path, _file_mode())
+    except OSError:  # not ours (a read-only shared cache): leave it as it is
+        pass
+
+
+def _is_readable(path: Path) -> bool:
+    """True when this user may read ``path`` (another user's 0600 file is not)."""
+    return os.access(path, os.R_OK)
+
+
+def _skip_unreadable(path: Path) -> None:
+    owner = path.parent
+    for d in _read_dirs():
+        if d in path.parents:
+            owner = d
+            break
+    _announce_once(
+        f"unreadable:{path}",
+        f"emcourse: cached file {path} is not readable by this user; skipping it. "
+        f"The cache's owner can fix this with `chmod -R a+rX {owner}`.",
+    )
+
+
 def _fallback_cache() -> Path:
     """The last resort when neither the cache nor the per-user cache is writable."""
     return Path(tempfile.gettempdir()) / f"emcourse-{getattr(os, 'getuid', lambda: 'user')()}"
@@ -265,12 +357,35 @@ def _relpath(url: str) -> str:
     return parts.hostname + parts.path
 
 
-def _candidate_urls(url: str) -> list[str]:
+def _mirror_setting() -> tuple[str, str]:
+    """``EMCOURSE_MIRROR`` and, when it is unusable, what is wrong and what to set.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["EMCOURSE_MIRROR"] = "127.0.0.1:8000"
+    >>> print(_mirror_setting()[1])
+    EMCOURSE_MIRROR=127.0.0.1:8000 is not a URL (no http:// or https://): set EMCOURSE_MIRROR=http://127.0.0.1:8000
+    >>> del os.environ["EMCOURSE_MIRROR"]
+    """  # noqa: E501
+    value = os.environ.get("EMCOURSE_MIRROR", "").strip()
+    if not value or re.match(r"https?://[^/]", value, re.IGNORECASE):
+        return value, ""
+    scheme = re.match(r"([a-z][a-z0-9+.-]*)://", value, re.IGNORECASE)
+    rest = value[scheme.end() :] if scheme else value
+    return value, (
+        f"EMCOURSE_MIRROR={value} is not a URL (no http:// or https://): "
+        f"set EMCOURSE_MIRROR=http://{rest or 'HOST:8000'}"
+    )
+
+
+def _candidate_urls(url: str) -> list[tuple[str, str]]:
+    """``(tier, url)`` to try in order: the mirror (when set), then the archive."""
     urls = []
-    mirror_base = os.environ.get("EMCOURSE_MIRROR", "").strip()
+    mirror_base, _ = _mirror_setting()
     if mirror_base:
-        urls.append(mirror_base.rstrip("/") + "/" + _relpath(url))
-    urls.append(url)
+        urls.append(("mirror", mirror_base.rstrip("/") + "/" + _relpath(url)))
+    urls.append(("archive", url))
     return urls
 
 
@@ -291,6 +406,7 @@ def _record_hash(path: Path, digest: str) -> None:
     tmp = side.with_name(f".{side.name}.{uuid.uuid4().hex}.part")
     try:
         tmp.write_text(digest + "\n", encoding="ascii")
+        _share(tmp)
         os.replace(tmp, side)
     except OSError:
         tmp.unlink(missing_ok=True)
@@ -327,7 +443,15 @@ def _cached(url: str, *, pinned: str = "", suffix: str = "") -> Path | None:
         p = d / rel
         if not p.is_file():
             continue
-        problem = _hash_status(p, pinned)
+        side = _sidecar(p)
+        if not _is_readable(p) or (side.exists() and not _is_readable(side)):
+            _skip_unreadable(p)
+            continue
+        try:
+            problem = _hash_status(p, pinned)
+        except PermissionError:
+            _skip_unreadable(p)
+            continue
         if problem is None:
             return p
         _announce_once(
@@ -349,6 +473,67 @@ def _short(exc: BaseException | str) -> str:
     text = str(exc).strip().splitlines()
     text = " ".join(t.strip() for t in text if t.strip())
     return text if len(text) <= 400 else text[:400] + "..."
+
+
+def _cause(exc: BaseException, *, staging: Path, candidate: str) -> tuple[str, str]:
+    """``(kind, short cause)`` of one failed attempt: no URL, no traceback.
+
+    ``kind`` is ``missing`` (HTTP 404/410), ``network`` (no answer, HTTP
+    errors) or ``corrupt`` (the file came but fails its checks).
+    """
+    import requests
+
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        code = exc.response.status_code
+        if code in (404, 410):
+            return "missing", f"HTTP {code}"
+        why = f" {exc.response.reason}" if exc.response.reason else ""
+        return "network", f"HTTP {code}{why}"
+    if isinstance(exc, requests.Timeout):
+        return "network", "timed out"
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return "network", "cannot reach the proxy (HTTPS_PROXY/HTTP_PROXY)"
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if re.search(r"resolve|NameResolution|not known|nodename|getaddrinfo", text, re.I):
+            return "network", "cannot resolve host"
+        if "refused" in text.lower():
+            return "network", "connection refused"
+        return "network", "cannot connect"
+    if isinstance(exc, requests.RequestException):
+        return "network", _short(exc)[:160]
+    text = str(exc)
+    if isinstance(exc, ValueError) and "does not match the known hash" in text:
+        return "corrupt", "sha256 differs from the pinned hash"
+    name = Path(urlsplit(candidate).path).name
+    text = _short(text.replace(f"{staging}: ", "").replace(str(staging), name))
+    return "corrupt", f"{name}: {text[:200]}" if name not in text else text[:240]
+
+
+def _advice(kind: str, hint: str, *, standin: bool = False, mirror_fix: str = "") -> str:
+    """What to do next for a failure of ``kind``; ``hint`` is the command that fetches.
+
+    Examples
+    --------
+    >>> print(_advice("mirror-missing", "emcourse data fetch emd-3197"))
+    The mirror lacks this file: re-run `emcourse data mirror` on the instructor machine (after `emcourse data fetch` there).
+    """  # noqa: E501
+    alternative = (
+        ", or set EMCOURSE_OFFLINE=1 to use the built-in synthetic stand-in" if standin else ""
+    )
+    return {
+        "offline": f"To download it, unset EMCOURSE_OFFLINE and run `{hint}`.",
+        "mirror-config": f"{mirror_fix or 'EMCOURSE_MIRROR is not an http(s):// URL'}, "
+        f"then run `{hint}` again.",
+        "mirror-missing": "The mirror lacks this file: re-run `emcourse data mirror` on the "
+        "instructor machine (after `emcourse data fetch` there).",
+        "archive-missing": "The archive no longer serves this file at its registered URL; "
+        "please tell the course maintainers.",
+        "corrupt": "A server sent a file that fails its checks (nothing broken was kept); "
+        f"run `{hint}` again later, and if it persists tell whoever runs that server.",
+        "network": f"Check the network (and the mirror's server, if one is set), then run "
+        f"`{hint}` again once online{alternative}.",
+    }[kind]
 
 
 def _download(
@@ -376,17 +561,23 @@ def _download(
         raise _unavailable(
             label,
             "not in the cache and EMCOURSE_OFFLINE=1 is set.",
-            f"To download it, unset EMCOURSE_OFFLINE and run `{hint}`.",
+            _advice("offline", hint),
+            kind="offline",
         )
     dest = _write_dir() / (_relpath(url) + suffix)
     dest.parent.mkdir(parents=True, exist_ok=True)
     known = f"sha256:{pinned.removeprefix('sha256:')}" if pinned else None
-    errors = []
+    failures = []  # (tier, url, kind, cause, details)
+    _, mirror_fix = _mirror_setting()
     logger = pooch.get_logger()
     level = logger.level
     logger.setLevel("WARNING")
     try:
-        for candidate in _candidate_urls(url):
+        for tier, candidate in _candidate_urls(url):
+            if tier == "mirror" and mirror_fix:
+                cause = "EMCOURSE_MIRROR is not an http(s):// URL"
+                failures.append((tier, candidate, "config", cause, mirror_fix))
+                continue
             staging = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
             downloader = pooch.HTTPDownloader(
                 progressbar=progressbar,
@@ -405,9 +596,12 @@ def _download(
                 if check is not None:
                     check(staging)
                 size, digest = staging.stat().st_size, _sha256(staging)
+                _share(staging)  # pooch's temporary file is 0600
                 os.replace(staging, dest)
             except (requests.exceptions.RequestException, OSError, ValueError) as exc:
-                errors.append(f"{candidate}: {_short(exc).replace(str(staging), candidate)}")
+                kind, cause = _cause(exc, staging=staging, candidate=candidate)
+                full = f"{candidate}: {type(exc).__name__}: {str(exc).replace(str(staging), '…')}"
+                failures.append((tier, candidate, kind, cause, full))
                 continue
             finally:  # whatever went wrong, no partial file stays in the cache
                 staging.unlink(missing_ok=True)
@@ -416,13 +610,41 @@ def _download(
             return dest
     finally:
         logger.setLevel(level)
-    alternative = ", or set EMCOURSE_OFFLINE=1 to use the built-in synthetic stand-in"
-    raise _unavailable(
+    raise _download_error(label, hint, failures, standin=standin, mirror_fix=mirror_fix)
+
+
+def _download_error(
+    label: str, hint: str, failures: list[tuple], *, standin: bool, mirror_fix: str
+) -> DataUnavailableError:
+    """One :class:`DataUnavailableError` for every failed attempt, with advice for the cause."""
+    by_tier = {tier: kind for tier, _, kind, _, _ in failures}
+    if by_tier.get("mirror") == "config":
+        kind = "mirror-config"
+    elif by_tier.get("mirror") == "missing":
+        kind = "mirror-missing"
+    elif "corrupt" in by_tier.values():
+        kind = "corrupt"
+    elif by_tier.get("archive") == "missing":
+        kind = "archive-missing"
+    else:
+        kind = "network"
+    parts = []
+    for tier, candidate, k, cause, _ in failures:
+        where = f"mirror {candidate}" if tier == "mirror" and k != "config" else tier
+        parts.append(f"{where}: {cause}")
+    summary = "; ".join(parts)
+    short = "; ".join(f"{tier}: {cause}" for tier, _, _, cause, _ in failures)
+    reason = f"no copy could be downloaded ({short})."
+    exc = _unavailable(
         label,
-        "no good copy could be downloaded; nothing broken was left in the cache. "
-        + " | ".join(errors),
-        f"Run `{hint}` again once online{alternative if standin else ''}.",
+        f"no good copy could be downloaded; nothing broken was left in the cache ({summary}).",
+        _advice(kind, hint, standin=standin, mirror_fix=mirror_fix),
+        kind=kind,
+        summary=summary,
+        details=[d for *_, d in failures],
     )
+    exc.reason = reason  # short, without URLs: for the stand-in's announcement
+    return exc
 
 
 def _fetch_file(url: str, *, label: str, hint: str, pinned: str = "", **kwargs) -> Path:
@@ -528,6 +750,8 @@ def _zarr_level(entry: dict) -> Path:
             label,
             f"expected a zarr v2 array at {meta[-1]}, found zarr_format "
             f"{zarray.get('zarr_format')!r}.",
+            "The registry's URL is wrong for this version; please tell the course maintainers.",
+            kind="corrupt",
         )
     urls = meta + [f"{store}/{level}/{key}" for key in _chunk_keys(zarray)]
     files += [_fetch_file(u, **kw) for u in urls[len(meta) :]]
@@ -544,6 +768,7 @@ def _zarr_level(entry: dict) -> Path:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
                 shutil.copy2(f, tmp)
+                _share(tmp)
                 os.replace(tmp, target)  # never a half-copied chunk in the cache
     return root
 
@@ -636,6 +861,8 @@ def _fetch_entry(entry: dict, *, progressbar: bool = False) -> Path:
                 str(exc),
                 "Run `emcourse data verify`, delete the bad files and "
                 f"`emcourse data fetch {entry['name']}` again.",
+                kind="corrupt",
+                summary=_short(exc)[:240],
             ) from exc
         return root
     check = {
@@ -653,26 +880,37 @@ def _fetch_entry(entry: dict, *, progressbar: bool = False) -> Path:
     )
 
 
-def is_cached(name: str) -> bool:
-    """True when every file of dataset ``name`` is in a cache folder (no network)."""
-    entry = _entry(name)
+def _entry_files(entry: dict, dirs: list[Path]) -> list[str] | None:
+    """Relative paths of every file of ``entry``, or None when a zarr's chunk list is unknown."""
     rels = [_relpath(entry["url"])]
     if entry["kind"] == "tomogram-zarr":
         store = entry["url"].rstrip("/")
         level = str(entry.get("level", 0))
         rels = [_relpath(f"{store}/{f}") for f in (".zattrs", ".zgroup", f"{level}/.zarray")]
-        for d in _read_dirs():
+        for d in dirs:
             za = d / rels[-1]
-            if za.is_file():
+            if za.is_file() and _is_readable(za):
                 try:
                     keys = _chunk_keys(json.loads(za.read_text(encoding="utf-8")))
                 except (ValueError, KeyError, TypeError):
-                    return False
+                    return None
                 rels += [_relpath(f"{store}/{level}/{k}") for k in keys]
                 break
         else:
-            return False
-    return all(any((d / r).is_file() for d in _read_dirs()) for r in rels)
+            return None
+    return rels
+
+
+def _has_all(entry: dict, dirs: list[Path]) -> bool:
+    rels = _entry_files(entry, dirs)
+    if rels is None:
+        return False
+    return all(any((d / r).is_file() and _is_readable(d / r) for d in dirs) for r in rels)
+
+
+def is_cached(name: str) -> bool:
+    """True when every file of dataset ``name`` is in a cache folder, readable (no network)."""
+    return _has_all(_entry(name), _read_dirs())
 
 
 # ----------------------------------------------------------------------- loading
@@ -1150,14 +1388,21 @@ def verify() -> list[tuple[Path, str]]:
     Returns
     -------
     list of (Path, str)
-        Each file with ``"ok"``, ``"no recorded hash"`` or what is wrong.
+        Each file with ``"ok"``, ``"no recorded hash"`` or what is wrong
+        (``"CORRUPT: ..."``, ``"UNREADABLE: ..."``).
     """
     pins = {_relpath(e["url"]): e.get("sha256", "") for e in registry().values()}
     results = []
     for d, f in _cache_files():
         rel = f.relative_to(d).as_posix()
         pinned = pins.get(rel, "")
-        problem = _hash_status(f, pinned)
+        try:
+            if not _is_readable(f):
+                raise PermissionError(f"{f}: not readable by this user")
+            problem = _hash_status(f, pinned)
+        except PermissionError:
+            results.append((f, f"UNREADABLE: ask its owner to run `chmod -R a+rX {d}`"))
+            continue
         if problem is None and f.name.endswith((".map.gz", ".mrc", ".map")):
             from emcourse.io import read_mrc_header
 
@@ -1178,6 +1423,11 @@ def mirror(dest: str | os.PathLike) -> list[Path]:
     Serve it with any static HTTP server (``python -m http.server -d DEST``) and
     point ``EMCOURSE_MIRROR`` at it for a workshop without internet.
 
+    Files are written readable by all (``0o666 & ~umask``) whatever their
+    mode in the cache, so a web server running as another user can serve
+    them; cached files this user cannot read are skipped with a note. See
+    :func:`mirror_missing` for the datasets the mirror still lacks.
+
     Returns
     -------
     list of Path
@@ -1186,11 +1436,33 @@ def mirror(dest: str | os.PathLike) -> list[Path]:
     dest = Path(dest)
     written = []
     for d, f in _cache_files():
+        if not _is_readable(f):
+            _skip_unreadable(f)
+            continue
         target = dest / f.relative_to(d)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(f, target)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.part")
+        try:
+            shutil.copy2(f, tmp)
+            _share(tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
         written.append(target)
     return written
+
+
+def mirror_missing(dest: str | os.PathLike) -> list[str]:
+    """Registry datasets not (wholly) in the mirror folder ``dest``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> "emd-3197" in mirror_missing(tempfile.mkdtemp())
+    True
+    """
+    folders = [Path(dest)]
+    return [name for name, e in registry().items() if not _has_all(e, folders)]
 
 
 def pin(names: list[str] | None = None, *, registry_path: str | os.PathLike | None = None) -> dict:
@@ -1215,7 +1487,7 @@ def pin(names: list[str] | None = None, *, registry_path: str | os.PathLike | No
     text = path.read_text(encoding="utf-8")
     pinned = {}
     for name in names or sorted(entries):
-        entry = entries[name.lower()]
+        entry = _lookup(entries, name)
         if entry["kind"] == "tomogram-zarr":
             continue
         if names is None and entry.get("sha256"):
