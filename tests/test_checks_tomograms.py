@@ -82,6 +82,8 @@ def test_wedge_fraction_by_counting_passes():
         ("elongation_factor", lambda d: 1 / radermacher(d), "inverse"),
         ("wedge_fraction", lambda r: (r[1] - r[0]) / 180, "fraction measured"),
         ("crowther_step", lambda d, res: res / d, "radians"),
+        ("crowther_step", lambda d, res: np.rad2deg(2 * res / d), "half a resolution element"),
+        ("crowther_step", lambda d, res: np.rad2deg(res / (2 * d)), "radius D / 2"),
         (
             "picking_scores",
             lambda f, t, tol: sta.precision_recall(f, t, tolerance=tol)[::-1],
@@ -93,6 +95,17 @@ def test_typical_mistakes_get_their_hint(name, wrong, says):
     r = getattr(checks, name)(wrong)
     assert not r.passed
     assert says in r.hint
+
+
+def test_crowther_geometry_passes_and_agrees_with_sta():
+    """Rim at D / 2 moves delta * D / 2; allowing d / 2 gives delta = d / D."""
+
+    def geometry(diameter, resolution):
+        rim_radius, allowed = diameter / 2, resolution / 2
+        return np.rad2deg(allowed / rim_radius)
+
+    assert checks.crowther_step(geometry).passed
+    assert checks.crowther_step(lambda d, res: sta.crowther_step(d, res)).passed
 
 
 def test_duplicate_picks_are_false_positives():
@@ -118,6 +131,30 @@ def test_reference_values_are_not_revealed():
         assert f"{radermacher(deg):.3g}" not in str(r)
     r = checks.crowther_step(lambda d, res: 1.0)
     assert f"{np.rad2deg(30 / 250):.3g}" not in str(r)
+
+
+def test_nms_reference_is_plain_greedy_suppression():
+    """A greedy answer passes even where the local-maximum prefilter would differ."""
+    scores = np.zeros((9, 9, 21), np.float32)
+    scores[4, 4, [4, 8, 12]] = [3.0, 2.0, 1.5]  # a chain: 8 suppressed by 4, 12 survives
+    scores[4, 4, 9] = 2.5  # a voxel beside 8 that is higher than it
+    greedy = nms(scores, 4.5, 0.5)
+    assert len(tomograms._greedy_nms(scores, 4.5, 0.5)) == len(greedy)
+    np.testing.assert_array_equal(tomograms._greedy_nms(scores, 4.5, 0.5), greedy)
+    assert not np.array_equal(sta.find_peaks(scores, min_distance=4.5, threshold=0.5), greedy)
+
+
+def test_picks_on_tomogram_reports_precision_and_recall():
+    scores = tomograms._score_map(seed=2)
+    truth = np.array([(6, 7, 8), (16, 20, 24), (12, 6, 24), (18, 9, 9), (9, 21, 12)])
+    kw = {"min_distance": 4.0, "threshold": 0.5, "tolerance": 1.0}
+    r = checks.picks_on_tomogram(nms, scores, truth, **kw)
+    p, rec = sta.precision_recall(nms(scores, 4.0, 0.5), truth, tolerance=1.0)
+    assert r.passed and f"precision {p:.2f}, recall {rec:.2f}" in r.message
+    r = checks.picks_on_tomogram(lambda s, md, th: np.argwhere(s > th), scores, truth, **kw)
+    assert not r.passed and "precision" in r.message
+    r = checks.picks_on_tomogram(stub, scores, truth, **kw)
+    assert not r.passed and r.status == "not done"
 
 
 def test_score_map_has_close_pairs():

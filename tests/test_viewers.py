@@ -65,6 +65,15 @@ def test_orthoslices_from_an_array_counts_voxels():
     assert fig.axes[2].images[0].get_array().shape == (6, 8)
 
 
+def test_colour_bar_label_defaults_to_density_and_can_be_set(vol):
+    fig = viewers.orthoslices(vol)
+    assert fig.axes[3].get_ylabel() == "density (as stored)"
+    fig = viewers.orthoslices(vol, label="correlation score")
+    assert fig.axes[3].get_ylabel() == "correlation score"
+    fig = viewers.slice_viewer(vol, static=True, n_static=2, label="correlation score")
+    assert fig.axes[-1].get_ylabel() == "correlation score"
+
+
 def test_viewers_refuse_what_is_not_a_volume():
     with pytest.raises(ValueError, match="3D volume"):
         viewers.orthoslices(np.zeros((5, 5)))

@@ -237,8 +237,11 @@ def _projector(angles_deg, nz: int, nx: int):
 
     The specimen is rotated by ``theta`` about y; a point (x, z) (centred
     coordinates) lands on detector column ``x' = x cos theta + z sin theta``.
-    Ray-driven with linear interpolation along x and path length
-    ``1 / cos theta`` per plane, so the transpose is the back-projection.
+    Joseph's ray-driven method: for ``|theta| <= 45`` deg each ray steps through
+    the z planes, interpolating linearly along x, with path length
+    ``1 / |cos theta|`` per plane; for steeper tilts it steps through the x
+    columns, interpolating along z, with path length ``1 / |sin theta|``, so
+    that no voxel is skipped between rays. The transpose is the back-projection.
     """
     from scipy import sparse
 
@@ -250,20 +253,27 @@ def _projector(angles_deg, nz: int, nx: int):
         )
     cz, cx = nz // 2, nx // 2
     j = np.arange(nx) - cx  # detector column, centred
-    z = np.arange(nz) - cz
     rows, cols, vals = [], [], []
     for t, th in enumerate(angles):
         c, s = np.cos(th), np.sin(th)
-        xs = (j[None, :] - z[:, None] * s) / c + cx  # (nz, nx'): sampled x index
-        i0 = np.floor(xs).astype(np.int64)
-        w1 = xs - i0
+        along_z = abs(c) >= abs(s)  # step through z planes, interpolate along x
+        if along_z:
+            n_fine, lead, step, base, u = nx, c, s, cx, np.arange(nz) - cz
+        else:  # step through x columns, interpolate along z
+            n_fine, lead, step, base, u = nz, s, c, cz, np.arange(nx) - cx
+        pos = (j[None, :] - u[:, None] * step) / lead + base  # (n_step, nx'): fine index
+        i0 = np.floor(pos).astype(np.int64)
+        w1 = pos - i0
         for di, w in ((0, 1 - w1), (1, w1)):
             ii = i0 + di
-            ok = (ii >= 0) & (ii < nx) & (w > 1e-7)
-            zz, jj = np.nonzero(ok)
+            ok = (ii >= 0) & (ii < n_fine) & (w > 1e-7)
+            uu, jj = np.nonzero(ok)
             rows.append(t * nx + jj)
-            cols.append(zz * nx + ii[ok])
-            vals.append((w[ok] / c).astype(np.float32))
+            if along_z:  # (z = uu, x = ii)
+                cols.append(uu * nx + ii[ok])
+            else:  # (z = ii, x = uu)
+                cols.append(ii[ok] * nx + uu)
+            vals.append((w[ok] / abs(lead)).astype(np.float32))
     rows, cols, vals = (np.concatenate(a) for a in (rows, cols, vals))
     return sparse.csr_matrix((vals, (rows, cols)), shape=(len(angles) * nx, nz * nx))
 

@@ -222,6 +222,7 @@ def orthoslices(
     clim: Sequence[float] | None = None,
     cmap: str = "gray",
     title: str | None = None,
+    label: str = "density (as stored)",
 ):
     """Three orthogonal slices through the centre of a volume, axes in Å.
 
@@ -244,6 +245,8 @@ def orthoslices(
         Matplotlib colour map.
     title : str, optional
         Figure title; by default the accession of a Volume.
+    label : str
+        Colour-bar label, e.g. ``"correlation score"`` for a score map.
 
     Returns
     -------
@@ -256,7 +259,7 @@ def orthoslices(
     >>> len(fig.axes)
     4
     """
-    data, vs, origin, unit, label = _unpack(volume, voxel_size)
+    data, vs, origin, unit, name = _unpack(volume, voxel_size)
     idx = [n // 2 for n in data.shape] if index is None else [int(i) for i in index]
     shown = np.concatenate([np.take(data, idx[a], axis=a).ravel() for a in range(3)])
     lims = _limits(shown, clim)
@@ -269,8 +272,8 @@ def orthoslices(
         row, col = _PLANE[axis]
         ax.axvline(origin[col] + idx[col] * vs[col], color="#4fa3ff", lw=0.6, alpha=0.6)
         ax.axhline(origin[row] + idx[row] * vs[row], color="#4fa3ff", lw=0.6, alpha=0.6)
-    fig.colorbar(im, ax=list(axes), shrink=0.8, label="density (as stored)")
-    fig.suptitle(title if title is not None else (label or "orthogonal slices"))
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label=label)
+    fig.suptitle(title if title is not None else (name or "orthogonal slices"))
     _close(fig)
     return fig
 
@@ -426,7 +429,7 @@ def isosurface(
     return fig
 
 
-def _montage(data, vs, origin, unit, lims, pts, near, axis, n, cmap, title):
+def _montage(data, vs, origin, unit, lims, pts, near, axis, n, cmap, title, label=None):
     size = data.shape[axis]
     n = max(1, min(n, size))
     # evenly spaced, away from the edges
@@ -441,7 +444,7 @@ def _montage(data, vs, origin, unit, lims, pts, near, axis, n, cmap, title):
         im = _slice_panel(ax, data, axis, int(i), vs, origin, unit, lims, pts, near, cmap)
     for ax in axes[len(indices) :]:
         ax.set_axis_off()
-    fig.colorbar(im, ax=list(axes), shrink=0.8)
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label=label)
     fig.suptitle(title)
     _close(fig)
     return fig
@@ -474,6 +477,7 @@ def slice_viewer(
     title: str | None = None,
     static: bool | None = None,
     n_static: int = 8,
+    label: str | None = None,
 ):
     """Browse a volume slice by slice: slider for the slice, axis buttons, contrast.
 
@@ -492,6 +496,8 @@ def slice_viewer(
         static when ``EMCOURSE_STATIC=1``.
     n_static : int
         Number of slices in the static montage.
+    label : str, optional
+        Colour-bar label of the static montage (none by default).
 
     Returns
     -------
@@ -506,9 +512,9 @@ def slice_viewer(
     >>> type(fig).__name__
     'Figure'
     """
-    data, vs, origin, unit, label = _unpack(volume, voxel_size)
+    data, vs, origin, unit, name = _unpack(volume, voxel_size)
     pts = _points(points)
-    head = title if title is not None else (label or "slices")
+    head = title if title is not None else (name or "slices")
     if static is None:
         static = static_mode()
     if static:
@@ -524,6 +530,7 @@ def slice_viewer(
             n_static,
             cmap,
             f"{head}: slices across {_AXES[axis]} (static view)",
+            label,
         )
 
     import ipywidgets as widgets

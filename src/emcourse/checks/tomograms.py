@@ -3,7 +3,7 @@
 Sheet 10-01 ("Simulate a tomogram and see the missing wedge"):
 :func:`dose_symmetric_order`, :func:`elongation_factor`, :func:`wedge_fraction`.
 Sheet 10-02 ("Find particles by template matching"): :func:`crowther_step`,
-:func:`picking_scores`, :func:`nms_peaks`.
+:func:`picking_scores`, :func:`nms_peaks`, :func:`picks_on_tomogram`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "elongation_factor",
     "nms_peaks",
     "picking_scores",
+    "picks_on_tomogram",
     "wedge_fraction",
 ]
 
@@ -123,7 +124,10 @@ def elongation_factor(fn: Callable[[float], Any]) -> CheckResult:
             return np.sqrt((a + np.sin(a) * np.cos(a)) / (a - np.sin(a) * np.cos(a)))
     """
     name = "elongation factor"
-    hint = "convert the angle to radians first; numerator a + sin a cos a, denominator a - ..."
+    hint = (
+        "convert the angle to radians first, and compare your formula with the lesson's, "
+        "term by term: which sum goes above the fraction bar?"
+    )
 
     def rad(a):
         return np.sqrt((a + np.sin(a) * np.cos(a)) / (a - np.sin(a) * np.cos(a)))
@@ -211,13 +215,20 @@ def wedge_fraction(fn: Callable[[tuple], Any]) -> CheckResult:
 def crowther_step(fn: Callable[[float, float], Any]) -> CheckResult:
     """Check ``fn(diameter_A, resolution_A) -> step_deg``: the Crowther angular step.
 
+    Rotating by ``delta`` radians moves a point on the rim (radius ``D / 2``) by
+    ``delta * D / 2``; allowing half a resolution element, ``d / 2``, gives
+    ``delta = d / D`` (as :func:`emcourse.sta.crowther_step`).
+
     Sample solution::
 
         def crowther_step(diameter_A, resolution_A):
             return np.rad2deg(resolution_A / diameter_A)
     """
     name = "Crowther step"
-    hint = "a rotation by delta (radians) moves the rim by D * delta; set that equal to d."
+    hint = (
+        "a point on the rim is D / 2 from the centre: how far does it move when the "
+        "particle turns by delta radians? It may move by half a resolution element."
+    )
 
     def case(d_a, res):
         def run():
@@ -225,6 +236,14 @@ def crowther_step(fn: Callable[[float, float], Any]) -> CheckResult:
             wrong = [
                 (res / d_a, "that is in radians; the step is asked in degrees."),
                 (float(np.rad2deg(d_a / res)), "the step is resolution over diameter."),
+                (
+                    float(np.rad2deg(2 * res / d_a)),
+                    "a rim point may move by half a resolution element (d / 2), not by d.",
+                ),
+                (
+                    float(np.rad2deg(res / (2 * d_a))),
+                    "the rim is at radius D / 2 from the centre, not at D.",
+                ),
             ]
             return check_function(
                 fn,
@@ -333,38 +352,19 @@ def _score_map(seed: int = 0):
     return scores.astype(np.float32)
 
 
-def nms_peaks(fn: Callable[..., Any]) -> CheckResult:
-    """Check ``fn(scores, min_distance, threshold) -> (m, 3) peaks``, strongest first.
+def _greedy_nms(scores, min_distance: float, threshold: float) -> np.ndarray:
+    """Plain greedy non-maximum suppression: every voxel above threshold, strongest first."""
+    cand = np.argwhere(scores > threshold)
+    cand = cand[np.argsort(-scores[tuple(cand.T)], kind="stable")]
+    kept = np.empty((0, 3), dtype=np.int64)
+    for p in cand:
+        if len(kept) == 0 or np.min(np.sum((kept - p) ** 2, axis=1)) >= min_distance**2:
+            kept = np.vstack([kept, p])
+    return kept
 
-    Greedy non-maximum suppression on a small synthetic score map with close
-    pairs and a sub-threshold spike. The learner's peaks are compared with the
-    reference as a set (precision and recall with tolerance 0), then for the
-    order (strongest first).
 
-    Sample solution::
-
-        def nms_peaks(scores, min_distance, threshold):
-            cand = np.argwhere(scores > threshold)
-            cand = cand[np.argsort(-scores[tuple(cand.T)], kind="stable")]
-            kept = []
-            for p in cand:
-                if all(np.sum((p - q) ** 2) >= min_distance**2 for q in kept):
-                    kept.append(p)
-            return np.array(kept).reshape(-1, 3)
-    """
-    from emcourse.sta import find_peaks, precision_recall
-
-    name = "non-maximum suppression"
-    hint = (
-        "sort the voxels above the threshold by score, highest first; keep one if it is "
-        "at least min_distance from every peak kept so far."
-    )
-    scores = _score_map()
-    min_distance, threshold = 4.0, 0.5
-    ref = find_peaks(scores, min_distance=min_distance, threshold=threshold)
-    value, problem = _call(fn, (scores.copy(), min_distance, threshold), name=name, hint=hint)
-    if problem is not None:
-        return show(problem)
+def _as_peaks(value, name: str, hint: str):
+    """(peaks, None) for an (m, 3) array-like, else (None, a failed CheckResult)."""
     try:
         peaks = np.asarray(value, dtype=np.float64).reshape(-1, 3)
     except (TypeError, ValueError):
@@ -379,6 +379,45 @@ def nms_peaks(fn: Callable[..., Any]) -> CheckResult:
                 status="failed",
                 message="your peaks should be an (m, 3) array of (z, y, x) voxel indices.",
             )
+        return None, problem
+    return peaks, None
+
+
+def nms_peaks(fn: Callable[..., Any]) -> CheckResult:
+    """Check ``fn(scores, min_distance, threshold) -> (m, 3) peaks``, strongest first.
+
+    Greedy non-maximum suppression on a small synthetic score map with close
+    pairs and a sub-threshold spike. The learner's peaks are compared with a
+    plain greedy reference (every voxel above the threshold is a candidate; no
+    local-maximum prefilter) as a set (precision and recall with tolerance
+    0.5), then for the order (strongest first).
+
+    Sample solution::
+
+        def nms_peaks(scores, min_distance, threshold):
+            cand = np.argwhere(scores > threshold)
+            cand = cand[np.argsort(-scores[tuple(cand.T)], kind="stable")]
+            kept = []
+            for p in cand:
+                if all(np.sum((p - q) ** 2) >= min_distance**2 for q in kept):
+                    kept.append(p)
+            return np.array(kept).reshape(-1, 3)
+    """
+    from emcourse.sta import precision_recall
+
+    name = "non-maximum suppression"
+    hint = (
+        "sort the voxels above the threshold by score, highest first; keep one if it is "
+        "at least min_distance from every peak kept so far."
+    )
+    scores = _score_map()
+    min_distance, threshold = 4.0, 0.5
+    ref = _greedy_nms(scores, min_distance, threshold)
+    value, problem = _call(fn, (scores.copy(), min_distance, threshold), name=name, hint=hint)
+    if problem is not None:
+        return show(problem)
+    peaks, problem = _as_peaks(value, name, hint)
+    if problem is not None:
         return show(problem)
     precision, recall = precision_recall(peaks, ref, tolerance=0.5)
     result = check_close(
@@ -404,4 +443,63 @@ def nms_peaks(fn: Callable[..., Any]) -> CheckResult:
             )
         else:
             result.message = "your peaks are the right ones, strongest first."
+    return show(result)
+
+
+def picks_on_tomogram(
+    fn: Callable[..., Any],
+    scores,
+    annotations,
+    *,
+    min_distance: float,
+    threshold: float,
+    tolerance: float,
+) -> CheckResult:
+    """Run ``fn(scores, min_distance, threshold)`` on a real score map and score the picks.
+
+    Passes when the learner's peaks are those of a plain greedy non-maximum
+    suppression of the same map (as a set, within half a voxel); the message
+    reports the precision and recall of the learner's picks against the
+    ``annotations`` (within ``tolerance`` voxels), which depend on the data,
+    not on the function.
+
+    Sample solution: the ``nms_peaks`` of :func:`nms_peaks`.
+    """
+    from emcourse.sta import precision_recall
+
+    name = "picks on the tomogram"
+    hint = (
+        "your function passed the small test map? Then check that it handles a large map: "
+        "every voxel above the threshold is a candidate, strongest first."
+    )
+    scores = np.asarray(scores)
+    value, problem = _call(fn, (scores.copy(), min_distance, threshold), name=name, hint=hint)
+    if problem is not None:
+        return show(problem)
+    peaks, problem = _as_peaks(value, name, hint)
+    if problem is not None:
+        return show(problem)
+    ref = _greedy_nms(scores, min_distance, threshold)
+    agree = precision_recall(peaks, ref, tolerance=0.5)
+    result = check_close(
+        name,
+        agree,
+        (1.0, 1.0),
+        rtol=0,
+        atol=1e-9,
+        what="(precision, recall) of your peaks against greedy suppression of this map",
+        hint=hint,
+        show_result=False,
+    )
+    p, r = precision_recall(peaks, annotations, tolerance=tolerance)
+    n_true = len(np.asarray(annotations).reshape(-1, 3))
+    report = (
+        f"{len(peaks)} picks; against the {n_true} annotations (within {tolerance:g} voxels): "
+        f"precision {p:.2f}, recall {r:.2f}."
+    )
+    result.message = (
+        f"your suppression gives the expected picks. {report}"
+        if result.passed
+        else f"{result.message} ({report})"
+    )
     return show(result)
