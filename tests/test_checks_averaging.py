@@ -144,3 +144,50 @@ def test_truth_fsc_from_halves():
 def test_all_exported():
     for name in checks.averaging.__all__:
         assert callable(getattr(checks, name))
+
+
+def test_fsc_on_half_maps():
+    def good(a, b):
+        n = a.shape[0]
+        Fa, Fb = np.fft.fftn(a), np.fft.fftn(b)
+        k = np.fft.fftfreq(n)
+        kz, ky, kx = np.meshgrid(k, k, k, indexing="ij")
+        shell = np.rint(n * np.sqrt(kz**2 + ky**2 + kx**2)).astype(int).ravel()
+        keep = shell <= n // 2
+
+        def per_shell(x):
+            return np.bincount(shell[keep], x.ravel()[keep], minlength=n // 2 + 1)
+
+        num = per_shell((Fa * np.conj(Fb)).real)
+        return num / np.sqrt(per_shell(np.abs(Fa) ** 2) * per_shell(np.abs(Fb) ** 2))
+
+    def floor_shells(a, b):  # a typical slip: truncating instead of rounding the shell index
+        n = a.shape[0]
+        Fa, Fb = np.fft.fftn(a), np.fft.fftn(b)
+        k = np.fft.fftfreq(n)
+        kz, ky, kx = np.meshgrid(k, k, k, indexing="ij")
+        shell = np.floor(n * np.sqrt(kz**2 + ky**2 + kx**2)).astype(int).ravel()
+        keep = shell <= n // 2
+
+        def per_shell(x):
+            return np.bincount(shell[keep], x.ravel()[keep], minlength=n // 2 + 1)
+
+        num = per_shell((Fa * np.conj(Fb)).real)
+        return num / np.sqrt(per_shell(np.abs(Fa) ** 2) * per_shell(np.abs(Fb) ** 2))
+
+    from emcourse.simulate import phantom_map
+
+    ref = phantom_map(box=24, voxel_size=10.0)
+    rng = np.random.default_rng(3)
+    a = ref + 0.5 * ref.std() * rng.standard_normal(ref.shape)
+    b = ref + 0.5 * ref.std() * rng.standard_normal(ref.shape)
+    truth = sta.resolution_at(*sta.fsc(a, b, voxel_size=10.0), 0.143)
+    r = checks.fsc_on_half_maps(good, a, b, voxel_size=10.0)
+    assert r.passed and r.value == pytest.approx(truth)
+    r = checks.fsc_on_half_maps(floor_shells, a, b, voxel_size=10.0)
+    assert not r.passed and f"{truth:.1f}" not in r.message  # never reveals the answer
+    r = checks.fsc_on_half_maps(lambda a, b: np.ones(3), a, b, voxel_size=10.0)
+    assert not r.passed and "13" in r.message
+    assert checks.fsc_on_half_maps(stub, a, b, voxel_size=10.0).status == "not done"
+    with pytest.raises(ValueError, match="cubic"):
+        checks.fsc_on_half_maps(good, a[:, :, :20], b, voxel_size=10.0)

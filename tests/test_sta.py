@@ -307,6 +307,9 @@ def test_refinement_resolution(pipeline, ref):
     shift_err = np.linalg.norm(np.rint(peaks) + result.poses.shifts - sim.positions[j], axis=1)
     assert np.median(shift_err) < 0.5
     assert len(result.history) == 4
+    assert len(result.pose_history) == 4
+    assert np.array_equal(result.pose_history[-1].rotations, result.poses.rotations)
+    assert np.allclose(result.pose_history[0].shifts, peaks - np.rint(peaks))
 
 
 def test_resample_keeps_centre_of_mass_and_physical_volume():
@@ -323,3 +326,12 @@ def test_resample_keeps_centre_of_mass_and_physical_volume():
     v_in = (vol > 0.2).sum() * 11.4**3
     v_out = (out > 0.2).sum() * 10.0**3
     assert v_out == pytest.approx(v_in, rel=0.1)
+
+
+def test_subtract_radial_average_keeps_only_the_shape():
+    z, y, x = np.indices((16, 16, 16)) - 8
+    ball = np.exp(-(z**2 + y**2 + x**2) / 10.0)
+    assert np.abs(sta.subtract_radial_average(ball)).max() < 0.1  # sampling error only
+    lump = ball + np.exp(-((z - 4) ** 2 + y**2 + x**2) / 2.0)
+    rest = sta.subtract_radial_average(lump)
+    assert rest[12, 8, 8] > 0.5 and rest[4, 8, 8] < 0  # the lump, not its mirror image

@@ -26,7 +26,7 @@ Conventions (read this once; every function follows it)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.fft as sfft
@@ -58,6 +58,7 @@ __all__ = [
     "rotation_angle_between",
     "shift_volume",
     "soft_sphere",
+    "subtract_radial_average",
     "template_match",
     "wedge_mask",
 ]
@@ -433,6 +434,31 @@ def soft_sphere(shape, radius: float, *, edge: float = 2.0) -> np.ndarray:
         return (r <= radius).astype(np.float32)
     t = np.clip((r - radius) / edge, 0, 1)
     return (0.5 + 0.5 * np.cos(np.pi * t)).astype(np.float32)
+
+
+def subtract_radial_average(volume) -> np.ndarray:
+    """The volume minus its spherical average about the box centre.
+
+    What is left is the part of the density that is *not* a centred,
+    spherically symmetric blob: its shape. Comparing these residuals tells
+    whether two maps share a specific shape rather than just size and centring.
+
+    Examples
+    --------
+    >>> z, y, x = np.indices((9, 9, 9)) - 4
+    >>> ball = np.exp(-(z**2 + y**2 + x**2) / 8.0)
+    >>> bool(np.abs(subtract_radial_average(ball)).max() < 0.1)
+    True
+    """
+    v = np.asarray(volume, dtype=np.float64)
+    grids = np.indices(v.shape) - _centre(v.shape).reshape(-1, *([1] * v.ndim))
+    r = np.sqrt((grids**2).sum(axis=0)).ravel()
+    i = np.floor(r).astype(int)
+    w = r - i  # linear binning: each voxel counts for the two shells around its radius
+    num = np.bincount(i, v.ravel() * (1 - w)) + np.bincount(i + 1, v.ravel() * w)[: i.max() + 1]
+    den = np.bincount(i, 1 - w) + np.bincount(i + 1, w)[: i.max() + 1]
+    profile = num / np.maximum(den, 1e-12)
+    return v - np.interp(r, np.arange(len(profile)), profile).reshape(v.shape)
 
 
 def resample(
@@ -1138,6 +1164,9 @@ class RefineResult:
         The full average after each iteration (the first is from the input poses).
     fsc_history : list of (freq, fsc)
         Gold-standard FSC between the half maps after each iteration.
+    pose_history : list of Poses
+        The poses of all particles after each iteration (the first are the input
+        poses), in the input order; to follow pose errors over the iterations.
     """
 
     average: np.ndarray
@@ -1146,6 +1175,7 @@ class RefineResult:
     halves: tuple
     history: list
     fsc_history: list
+    pose_history: list = field(default_factory=list)
 
 
 def refine(
@@ -1202,7 +1232,8 @@ def refine(
             rot[h], sh[h], sc[h] = p.rotations, p.shifts, p.scores
         return Poses(rot, sh, sc)
 
-    history.append(average(subtomos, _full(half_poses), wedge=wedge))
+    pose_history = [_full(half_poses)]
+    history.append(average(subtomos, pose_history[0], wedge=wedge))
     fsc_history.append(fsc(half_maps[0], half_maps[1], voxel_size=voxel_size))
     resolution = initial_resolution_A
     step = float(start_step)
@@ -1231,16 +1262,17 @@ def refine(
         fsc_history.append((freq, curve))
         resolution = resolution_at(freq, curve, threshold=0.143)
         refs = half_maps
-        history.append(average(subtomos, _full(half_poses), wedge=wedge))
+        pose_history.append(_full(half_poses))
+        history.append(average(subtomos, pose_history[-1], wedge=wedge))
         step /= 2
-    full = _full(half_poses)
     return RefineResult(
         average=history[-1],
         half_maps=tuple(half_maps),
-        poses=full,
+        poses=pose_history[-1],
         halves=halves,
         history=history,
         fsc_history=fsc_history,
+        pose_history=pose_history,
     )
 
 

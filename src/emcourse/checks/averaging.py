@@ -14,6 +14,7 @@ import numpy as np
 from emcourse.checks._core import (
     CheckResult,
     _all_passed,
+    _call,
     _test_array,
     check_function,
     show,
@@ -23,6 +24,7 @@ __all__ = [
     "aligned_average",
     "find_shift",
     "fsc_curve",
+    "fsc_on_half_maps",
     "gold_standard_halves",
     "lowpass_to_resolution",
     "resolution_at_threshold",
@@ -174,8 +176,9 @@ def gold_standard_halves(fn: Callable[[int, int], Any]) -> CheckResult:
     """
     name = "gold-standard halves"
     hint = (
-        "shuffle the indices with `np.random.default_rng(seed).permutation(n)` and cut the "
-        "result in the middle: every particle in exactly one half, sizes at most 1 apart."
+        "every particle must land in exactly one half, and the sizes may differ by at most 1. "
+        "A random reordering of the indices still contains each index exactly once: what could "
+        "you do with it? Make the random generator from `seed` inside your function."
     )
     results = []
     for n in (40, 31):
@@ -345,6 +348,80 @@ def fsc_curve(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
     )
 
 
+def fsc_on_half_maps(
+    fn: Callable[[np.ndarray, np.ndarray], Any], half_a, half_b, *, voxel_size: float
+) -> CheckResult:
+    """Check ``fn(a, b) -> curve`` on real half maps: does it give the same resolution?
+
+    Unlike the other checks this one runs the learner's FSC on the half maps
+    the sheet passes in (the lesson's gold-standard half maps), reads both the
+    learner's curve and :func:`emcourse.sta.fsc` at 0.143 with
+    :func:`emcourse.sta.resolution_at`, and reports where the learner's curve
+    crosses. It passes when the two crossings agree within 1 % and the curves
+    within 0.01 per shell; the course's own crossing is never shown.
+    """
+    from emcourse import sta
+
+    name = "your FSC on the lesson's half maps"
+    hint = (
+        "run your function on two small volumes you know the answer for (a volume with "
+        "itself gives 1 in every shell; two independent noise volumes about 0), and compare "
+        "the shells you assign with `np.fft.fftfreq` and rounding, as in task 1."
+    )
+    a = np.array(half_a, dtype=np.float32)
+    b = np.array(half_b, dtype=np.float32)
+    if a.shape != b.shape or a.ndim != 3 or len(set(a.shape)) != 1:
+        raise ValueError(
+            f"fsc_on_half_maps needs two cubic half maps of the same shape; got {a.shape} and "
+            f"{b.shape}. Pass the two half maps of the refinement (`result.half_maps`)."
+        )
+    got, problem = _call(fn, (a.copy(), b.copy()), name=name, hint=hint)
+    if problem is not None:
+        return show(problem)
+    freq, expected = sta.fsc(a, b, voxel_size=voxel_size)
+    try:
+        curve = np.asarray(got, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        curve = np.array([])
+    if curve.shape != expected.shape or not np.all(np.isfinite(curve)):
+        return show(
+            CheckResult(
+                False,
+                name,
+                hint=hint,
+                message=f"expected {expected.size} finite values, one per shell 0 .. "
+                f"{a.shape[0] // 2} of these {a.shape[0]}-voxel maps; got {curve.size} "
+                f"values{'' if np.all(np.isfinite(curve)) else ' with NaN or inf among them'}.",
+            )
+        )
+    res_got = sta.resolution_at(freq, curve, 0.143)
+    res_ref = sta.resolution_at(freq, expected, 0.143)
+    worst = float(np.abs(curve - expected).max())
+    if abs(res_got - res_ref) <= 0.01 * res_ref and worst <= 0.01:
+        return show(
+            CheckResult(
+                True,
+                name,
+                value=res_got,
+                message=f"your curve crosses 0.143 at {res_got:.1f} Å, where the course's "
+                "`sta.fsc` crosses too: you measured the gold-standard resolution of the "
+                "lesson's average yourself.",
+            )
+        )
+    return show(
+        CheckResult(
+            False,
+            name,
+            value=res_got,
+            tolerance=0.01,
+            hint=hint,
+            message=f"your curve crosses 0.143 at {res_got:.1f} Å, but the course's `sta.fsc` "
+            f"on the same half maps does not cross there (your curve differs from it by up to "
+            f"{worst:.2f} in a shell).",
+        )
+    )
+
+
 def resolution_at_threshold(fn: Callable[[np.ndarray, np.ndarray, float], Any]) -> CheckResult:
     """Check ``fn(freq, curve, threshold) -> resolution``: where the curve first drops below.
 
@@ -437,8 +514,9 @@ def lowpass_to_resolution(fn: Callable[[np.ndarray, float, float], Any]) -> Chec
     """
     name = "low-pass filter"
     hint = (
-        "Fourier transform, set every coefficient with |k| > 1 / resolution to 0 (k in 1/Å: "
-        "`np.fft.fftfreq(n, d=voxel_size)`), transform back and keep the real part."
+        "work in Fourier space: you need |k| in 1/Å for every coefficient (what does the "
+        "second argument of `np.fft.fftfreq` do?), then decide which coefficients survive. "
+        "The result must be a real volume of the input's shape."
     )
     results = []
     for shape, res, vs in (((24, 24, 24), 40.0, 10.0), ((20, 24, 28), 12.0, 4.0)):
