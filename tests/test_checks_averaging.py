@@ -74,12 +74,12 @@ def test_rotation_error():
 # ----------------------------------------------------------------- sheet 10-04
 
 
-def fsc_curve(a, b):
+def fsc_curve(a, b, shell_index=np.rint):
     n = a.shape[0]
     Fa, Fb = np.fft.fftn(a), np.fft.fftn(b)
     k = np.fft.fftfreq(n)
     kz, ky, kx = np.meshgrid(k, k, k, indexing="ij")
-    shell = np.rint(n * np.sqrt(kz**2 + ky**2 + kx**2)).astype(int).ravel()
+    shell = shell_index(n * np.sqrt(kz**2 + ky**2 + kx**2)).astype(int).ravel()
     keep = shell <= n // 2
 
     def per_shell(x):
@@ -147,33 +147,10 @@ def test_all_exported():
 
 
 def test_fsc_on_half_maps():
-    def good(a, b):
-        n = a.shape[0]
-        Fa, Fb = np.fft.fftn(a), np.fft.fftn(b)
-        k = np.fft.fftfreq(n)
-        kz, ky, kx = np.meshgrid(k, k, k, indexing="ij")
-        shell = np.rint(n * np.sqrt(kz**2 + ky**2 + kx**2)).astype(int).ravel()
-        keep = shell <= n // 2
-
-        def per_shell(x):
-            return np.bincount(shell[keep], x.ravel()[keep], minlength=n // 2 + 1)
-
-        num = per_shell((Fa * np.conj(Fb)).real)
-        return num / np.sqrt(per_shell(np.abs(Fa) ** 2) * per_shell(np.abs(Fb) ** 2))
+    good = fsc_curve
 
     def floor_shells(a, b):  # a typical slip: truncating instead of rounding the shell index
-        n = a.shape[0]
-        Fa, Fb = np.fft.fftn(a), np.fft.fftn(b)
-        k = np.fft.fftfreq(n)
-        kz, ky, kx = np.meshgrid(k, k, k, indexing="ij")
-        shell = np.floor(n * np.sqrt(kz**2 + ky**2 + kx**2)).astype(int).ravel()
-        keep = shell <= n // 2
-
-        def per_shell(x):
-            return np.bincount(shell[keep], x.ravel()[keep], minlength=n // 2 + 1)
-
-        num = per_shell((Fa * np.conj(Fb)).real)
-        return num / np.sqrt(per_shell(np.abs(Fa) ** 2) * per_shell(np.abs(Fb) ** 2))
+        return fsc_curve(a, b, shell_index=np.floor)
 
     from emcourse.simulate import phantom_map
 

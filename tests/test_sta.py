@@ -335,3 +335,14 @@ def test_subtract_radial_average_keeps_only_the_shape():
     lump = ball + np.exp(-((z - 4) ** 2 + y**2 + x**2) / 2.0)
     rest = sta.subtract_radial_average(lump)
     assert rest[12, 8, 8] > 0.5 and rest[4, 8, 8] < 0  # the lump, not its mirror image
+
+
+def test_average_simulated_takes_the_lesson_steps():
+    ref = sta.prepare_reference(
+        simulate.phantom_map(box=20, voxel_size=11.4, diameter=137.0), voxel_size=11.4
+    )
+    run = sta.average_simulated(ref, shape=(48, 128, 128), n_particles=12, iterations=1)
+    assert run.subtomos.shape == (12, 32, 32, 32)
+    np.testing.assert_array_equal(run.centres, np.rint(run.simulation.positions))
+    assert len(run.global_poses) == 12 and len(run.result.history) == 2
+    assert sorted(np.concatenate(run.result.halves).tolist()) == list(range(12))

@@ -59,48 +59,47 @@ def find_shift(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
         "negative shifts (subtract the axis length)."
     )
     shape = (20, 24, 28)
-    results = []
-    for seed, shift in ((11, (3, -5, 2)), (12, (-7, 9, -11)), (13, (0, 1, -1))):
-        ref = _test_array(shape, seed=seed)
-        rng = np.random.default_rng(seed)
-        moved = np.roll(ref, shift, axis=(0, 1, 2))
-        moved = moved + 0.3 * ref.std() * rng.standard_normal(shape).astype(np.float32)
-        expected = tuple(float(s) for s in shift)
-        wrapped = tuple(float(s % n) for s, n in zip(shift, shape, strict=True))
-        diagnoses = [
-            (
-                tuple(-s for s in expected),
-                "the sign is flipped: you found how to move "
-                "`moved` back onto `reference`. Swap which transform is conjugated.",
-            ),
-        ]
-        if wrapped != expected:
-            diagnoses.append(
+
+    def runs():
+        for seed, shift in ((11, (3, -5, 2)), (12, (-7, 9, -11)), (13, (0, 1, -1))):
+            ref = _test_array(shape, seed=seed)
+            rng = np.random.default_rng(seed)
+            moved = np.roll(ref, shift, axis=(0, 1, 2))
+            moved = moved + 0.3 * ref.std() * rng.standard_normal(shape).astype(np.float32)
+            expected = tuple(float(s) for s in shift)
+            wrapped = tuple(float(s % n) for s, n in zip(shift, shape, strict=True))
+            diagnoses = [
                 (
-                    wrapped,
-                    "indices past the middle of an axis are negative shifts: "
-                    "subtract the axis length from them.",
+                    tuple(-s for s in expected),
+                    "the sign is flipped: you found how to move "
+                    "`moved` back onto `reference`. Swap which transform is conjugated.",
+                ),
+            ]
+            if wrapped != expected:
+                diagnoses.append(
+                    (
+                        wrapped,
+                        "indices past the middle of an axis are negative shifts: "
+                        "subtract the axis length from them.",
+                    )
                 )
+            yield check_function(
+                fn,
+                ref.copy(),
+                moved,
+                name=name,
+                expected=expected,
+                rtol=0,
+                atol=1.0,
+                units="voxels",
+                what="shift",
+                diagnoses=diagnoses,
+                hint=hint,
+                show_result=False,
             )
-        r = check_function(
-            fn,
-            ref.copy(),
-            moved,
-            name=name,
-            expected=expected,
-            rtol=0,
-            atol=1.0,
-            units="voxels",
-            what="shift",
-            diagnoses=diagnoses,
-            hint=hint,
-            show_result=False,
-        )
-        results.append(r)
-        if not r.passed:
-            break
+
     return show(
-        _all_passed(name, results, "your shifts are right within 1 voxel, in both directions.")
+        _all_passed(name, runs(), "your shifts are right within 1 voxel, in both directions.")
     )
 
 
@@ -269,27 +268,26 @@ def rotation_error(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
     R = sta.random_rotations(6, seed=31)
     flip = sta.euler_to_matrix([0.0, 180.0, 0.0])
     pairs = [(R[0], R[1]), (R[2], R[3]), (R[4], R[4]), (R[5], R[5] @ flip)]
-    results = []
-    for R1, R2 in pairs:
-        expected = float(sta.rotation_angle_between(R1, R2))
-        r = check_function(
-            fn,
-            R1.copy(),
-            R2.copy(),
-            name=name,
-            expected=expected,
-            rtol=0,
-            atol=0.01,
-            units="degrees",
-            what="angle",
-            diagnoses=[(np.deg2rad(expected), "that is in radians; return degrees.")],
-            hint=hint,
-            show_result=False,
-        )
-        results.append(r)
-        if not r.passed:
-            break
-    return show(_all_passed(name, results, "your angles are right, for 0 and 180 degrees as well."))
+
+    def runs():
+        for R1, R2 in pairs:
+            expected = float(sta.rotation_angle_between(R1, R2))
+            yield check_function(
+                fn,
+                R1.copy(),
+                R2.copy(),
+                name=name,
+                expected=expected,
+                rtol=0,
+                atol=0.01,
+                units="degrees",
+                what="angle",
+                diagnoses=[(np.deg2rad(expected), "that is in radians; return degrees.")],
+                hint=hint,
+                show_result=False,
+            )
+
+    return show(_all_passed(name, runs(), "your angles are right, for 0 and 180 degrees as well."))
 
 
 # ------------------------------------------------------------------ sheet 10-04
@@ -452,43 +450,42 @@ def resolution_at_threshold(fn: Callable[[np.ndarray, np.ndarray, float], Any]) 
     smooth = 1 / (1 + np.exp((x - 0.55) * 14))
     bumpy = np.clip(np.exp(-3 * x) + 0.25 * np.sin(9 * x) * x, -0.1, 1)
     cases = [(smooth, 0.143), (smooth, 0.5), (bumpy, 0.143), (np.ones(17) * 0.9, 0.143)]
-    results = []
-    for curve, thr in cases:
-        expected = sta.resolution_at(freq, curve, thr)
-        i = 1 + int(np.nonzero(curve[1:] < thr)[0][0]) if (curve[1:] < thr).any() else 16
-        diagnoses = [
-            (
-                1 / freq[i],
-                "that is the first shell below the threshold: interpolate between "
-                "it and the shell before.",
-            ),
-            (
-                1 / freq[max(i - 1, 1)],
-                "that is the last shell above the threshold: "
-                "interpolate between it and the next one.",
-            ),
-        ]
-        r = check_function(
-            fn,
-            freq.copy(),
-            curve.copy(),
-            thr,
-            name=name,
-            expected=float(expected),
-            rtol=0.005,
-            units="Å",
-            what="resolution",
-            diagnoses=diagnoses,
-            hint=hint,
-            show_result=False,
-        )
-        results.append(r)
-        if not r.passed:
-            break
+
+    def runs():
+        for curve, thr in cases:
+            expected = sta.resolution_at(freq, curve, thr)
+            i = 1 + int(np.nonzero(curve[1:] < thr)[0][0]) if (curve[1:] < thr).any() else 16
+            diagnoses = [
+                (
+                    1 / freq[i],
+                    "that is the first shell below the threshold: interpolate between "
+                    "it and the shell before.",
+                ),
+                (
+                    1 / freq[max(i - 1, 1)],
+                    "that is the last shell above the threshold: "
+                    "interpolate between it and the next one.",
+                ),
+            ]
+            yield check_function(
+                fn,
+                freq.copy(),
+                curve.copy(),
+                thr,
+                name=name,
+                expected=float(expected),
+                rtol=0.005,
+                units="Å",
+                what="resolution",
+                diagnoses=diagnoses,
+                hint=hint,
+                show_result=False,
+            )
+
     return show(
         _all_passed(
             name,
-            results,
+            runs(),
             "your resolutions are right for both thresholds, a bumpy curve and "
             "a curve that never drops below the threshold.",
         )
@@ -518,47 +515,46 @@ def lowpass_to_resolution(fn: Callable[[np.ndarray, float, float], Any]) -> Chec
         "second argument of `np.fft.fftfreq` do?), then decide which coefficients survive. "
         "The result must be a real volume of the input's shape."
     )
-    results = []
-    for shape, res, vs in (((24, 24, 24), 40.0, 10.0), ((20, 24, 28), 12.0, 4.0)):
-        vol = _test_array(shape, seed=51)
-        rng = np.random.default_rng(51)
-        vol = vol + 0.5 * vol.std() * rng.standard_normal(shape).astype(np.float32)
-        k = [np.fft.fftfreq(n, d=vs) for n in shape]
-        kz, ky, kx = np.meshgrid(*k, indexing="ij")
-        kk = np.sqrt(kz**2 + ky**2 + kx**2)
-        F0 = np.fft.fftn(vol)
-        scale = float(np.abs(F0).max())
 
-        def errors(out: Any, F0=F0, kk=kk, res=res, scale=scale) -> tuple[float, float]:
-            F = np.fft.fftn(np.asarray(out, dtype=np.float64))
-            high = kk > 1.15 / res
-            low = kk < 0.85 / res
-            left = float(np.abs(F[high]).max() / scale) if high.any() else 0.0
-            changed = float(np.abs(F[low] - F0[low]).max() / scale)
-            return left, changed
+    def runs():
+        for shape, res, vs in (((24, 24, 24), 40.0, 10.0), ((20, 24, 28), 12.0, 4.0)):
+            vol = _test_array(shape, seed=51)
+            rng = np.random.default_rng(51)
+            vol = vol + 0.5 * vol.std() * rng.standard_normal(shape).astype(np.float32)
+            k = [np.fft.fftfreq(n, d=vs) for n in shape]
+            kz, ky, kx = np.meshgrid(*k, indexing="ij")
+            kk = np.sqrt(kz**2 + ky**2 + kx**2)
+            F0 = np.fft.fftn(vol)
+            scale = float(np.abs(F0).max())
 
-        r = check_function(
-            fn,
-            vol.copy(),
-            res,
-            vs,
-            name=name,
-            expected=vol,
-            measure=errors,
-            target=(0.0, 0.0),
-            rtol=0,
-            atol=0.01,
-            what="(amplitude left beyond the cutoff, change below it)",
-            hint=hint,
-            show_result=False,
-        )
-        results.append(r)
-        if not r.passed:
-            break
+            def errors(out: Any, F0=F0, kk=kk, res=res, scale=scale) -> tuple[float, float]:
+                F = np.fft.fftn(np.asarray(out, dtype=np.float64))
+                high = kk > 1.15 / res
+                low = kk < 0.85 / res
+                left = float(np.abs(F[high]).max() / scale) if high.any() else 0.0
+                changed = float(np.abs(F[low] - F0[low]).max() / scale)
+                return left, changed
+
+            yield check_function(
+                fn,
+                vol.copy(),
+                res,
+                vs,
+                name=name,
+                expected=vol,
+                measure=errors,
+                target=(0.0, 0.0),
+                rtol=0,
+                atol=0.01,
+                what="(amplitude left beyond the cutoff, change below it)",
+                hint=hint,
+                show_result=False,
+            )
+
     return show(
         _all_passed(
             name,
-            results,
+            runs(),
             "your filter removes what lies beyond the resolution and keeps "
             "what lies inside it, for a cubic and a non-cubic volume.",
         )

@@ -35,13 +35,8 @@ __all__ = [
 
 
 def _run_cases(name: str, cases, message: str) -> CheckResult:
-    results = []
-    for case in cases:
-        r = case()
-        results.append(r)
-        if not r.passed:
-            break
-    return show(_all_passed(name, results, message))
+    """Run the case callables in order, stopping at the first that fails."""
+    return show(_all_passed(name, (case() for case in cases), message))
 
 
 # ------------------------------------------------------------------ sheet 10-01
