@@ -1,36 +1,164 @@
-"""The book's table of contents and generated pages stay in step with the sources."""
+"""The book's tables of contents, its extension and generated pages stay in step with the sources.
 
+The course book (``_toc.yml``) shows lessons and exercise sheets with their
+solutions collapsed; the student edition (``_toc_student.yml``, generated)
+shows lessons and the stubs of ``exercises/``. The checks on the built HTML are
+in ``e2e/`` (``make test-e2e``).
+"""
+
+import importlib.util
+import subprocess
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import nbformat
+import pytest
 import yaml
 
 from emcourse import data
+from emcourse.exercises import BEGIN, END
 
 ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("emcourse_book", ROOT / "book/_ext/emcourse_book.py")
+book_ext = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(book_ext)
 
 
-def toc_files() -> set[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+def toc_files(name: str = "_toc.yml") -> set[str]:
+    toc = yaml.safe_load((ROOT / name).read_text())
     files = {toc["root"]}
     for part in toc["parts"]:
         files |= {chapter["file"] for chapter in part["chapters"]}
     return files
 
 
-def test_every_lesson_and_exercise_sheet_is_in_the_book():
-    notebooks = {
+def notebooks_in(*folders: str) -> set[str]:
+    return {
         str(p.relative_to(ROOT).with_suffix(""))
-        for folder in ("notebooks", "exercises")
+        for folder in folders
         for p in (ROOT / folder).rglob("*.ipynb")
         if ".ipynb_checkpoints" not in p.parts
     }
+
+
+def book_config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def test_every_lesson_and_solution_sheet_is_in_the_course_book():
+    notebooks = notebooks_in("notebooks", "solutions")
     assert notebooks, "no lessons found"
     assert notebooks <= toc_files()
+    assert not {f for f in toc_files() if f.startswith("exercises/")}, (
+        "_toc.yml lists solutions/<track>/<sheet> (shown with 'Show solution'); the student "
+        "edition gets exercises/ from it: run `make exercises`"
+    )
 
 
-def test_every_toc_entry_exists():
-    for entry in toc_files():
+def test_student_edition_lists_lessons_and_exercises_and_no_solution():
+    student = toc_files("_toc_student.yml")
+    assert notebooks_in("notebooks", "exercises") <= student
+    assert not {f for f in student if f.startswith("solutions/")}
+
+
+def test_student_toc_is_generated_from_the_course_toc():
+    expected = book_ext.student_toc((ROOT / "_toc.yml").read_text())
+    assert (ROOT / "_toc_student.yml").read_text() == expected, (
+        "_toc_student.yml is out of date: run `make exercises`"
+    )
+
+
+@pytest.mark.parametrize("toc", ["_toc.yml", "_toc_student.yml"])
+def test_every_toc_entry_exists(toc):
+    for entry in toc_files(toc):
         assert any((ROOT / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), entry
+
+
+SOLUTIONS = sorted((ROOT / "solutions").rglob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.name for p in SOLUTIONS])
+def test_every_solution_cell_is_collapsed_behind_show_solution(path):
+    """The book's reader tags every BEGIN-SOLUTION cell hide-cell and drops the markers."""
+    original = nbformat.read(path, as_version=4)
+    read = book_ext.read_notebook(path.read_text())
+    solution_cells = [i for i, c in enumerate(original.cells) if book_ext.is_solution_cell(c)]
+    assert solution_cells, f"{path.name} has no BEGIN SOLUTION cell"
+    for i, (before, after) in enumerate(zip(original.cells, read.cells, strict=True)):
+        tags = after.metadata.get("tags", [])
+        if i in solution_cells:
+            assert "hide-cell" in tags, f"cell {i}"
+            assert after.metadata["mystnb"]["code_prompt_show"] == "Show solution"
+            assert after.metadata["mystnb"]["code_prompt_hide"] == "Hide solution"
+            assert BEGIN not in after.source and END not in after.source
+            assert after.source.strip(), f"cell {i}: the solution itself was lost"
+        else:
+            assert "hide-cell" not in tags and after.source == before.source, f"cell {i}"
+
+
+def test_reader_turns_a_caption_into_alt_text_and_keeps_author_alt():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("viewers.orthoslices(vol);"),
+        nbformat.v4.new_markdown_cell("*Central slices; the *density* is $\\rho$.*\n\nMore."),
+        nbformat.v4.new_code_cell("plot(a);"),
+        nbformat.v4.new_markdown_cell("**Prerequisites**: none"),
+        nbformat.v4.new_code_cell("plot(b);", metadata={"mystnb": {"image": {"alt": "own"}}}),
+        nbformat.v4.new_markdown_cell("*A caption the author overrode.*"),
+    ]
+    cells = book_ext.tag_notebook(nb).cells
+    assert cells[0].metadata["mystnb"]["image"]["alt"] == "Central slices; the density is \\rho."
+    assert "mystnb" not in cells[2].metadata  # bold is not a caption
+    assert cells[4].metadata["mystnb"]["image"]["alt"] == "own"
+
+
+def _git_files(ref: str = "HEAD") -> set[str]:
+    out = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", ref], cwd=ROOT, capture_output=True, text=True
+    )
+    if out.returncode:
+        pytest.skip("not a git checkout")
+    return set(out.stdout.splitlines())
+
+
+def test_launch_links_open_the_student_copy_on_the_student_branch():
+    """Every notebook page's Binder and hub URLs, as the extension writes them."""
+    config = book_config()
+    launch = config["launch_buttons"]
+    assert config["repository"]["branch"] == "main"  # JB1 and the theme default to master
+    branch = launch["student_branch"]
+    theme = {
+        "repository_url": config["repository"]["url"],
+        "repository_branch": config["repository"]["branch"],
+        "launch_buttons": launch,
+    }
+    # what `make student-branch` keeps: every tracked file but solutions/
+    student_tree = {f for f in _git_files() if not f.startswith("solutions/")}
+    listed = toc_files() | toc_files("_toc_student.yml")
+    pages = [p for p in listed if (ROOT / f"{p}.ipynb").exists()]
+    assert pages
+    repo = config["repository"]["url"].rstrip("/").split("/")[-1]
+    for page in pages:
+        urls = book_ext.launch_urls(page, theme)
+        assert set(urls) == {"Binder", "JupyterHub"}, page
+        binder = urlsplit(urls["Binder"])
+        assert binder.path.endswith(f"/{branch}"), urls["Binder"]
+        binder_file = parse_qs(binder.query)["urlpath"][0].removeprefix("lab/tree/")
+        hub = parse_qs(urlsplit(urls["JupyterHub"]).query)
+        assert hub["branch"] == [branch] and hub["repo"] == [config["repository"]["url"]]
+        hub_file = hub["urlpath"][0].removeprefix(f"lab/tree/{repo}/")
+        assert binder_file == hub_file
+        assert hub_file in student_tree, f"{page}: {hub_file} is not in the repository"
+        assert not hub_file.startswith("solutions/"), page
+        if page.startswith("solutions/"):
+            assert hub_file == page.replace("solutions/", "exercises/", 1) + ".ipynb"
+
+
+def test_mathjax_is_served_from_the_book():
+    mathjax = book_config()["sphinx"]["config"]["mathjax_path"]
+    assert mathjax.startswith("vendor/mathjax/es5/") and "//" not in mathjax
+    lock = (ROOT / "tools/vendor/package-lock.json").read_text()
+    assert '"node_modules/mathjax": {\n      "version": "3.' in lock  # Sphinx 7 loads MathJax 3
 
 
 def test_every_lesson_has_an_exercise_sheet():
