@@ -8,6 +8,7 @@
     emcourse data mirror DIR
     emcourse data pin [NAME...]
     emcourse exercises build
+    emcourse doctor
 """
 
 from __future__ import annotations
@@ -76,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     e = top.add_parser("exercises", help="generate exercises/ from solutions/")
     es = e.add_subparsers(dest="command", required=True)
     es.add_parser("build", help="write the exercise notebooks from the solution notebooks")
+
+    top.add_parser(
+        "doctor",
+        help="check this set-up (Python, packages, data, memory, disk, kernel) and say how "
+        "to fix each problem",
+        epilog=_ENVIRONMENT,
+        formatter_class=raw,
+    )
     return p
 
 
@@ -245,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
             return _pin(args.names)
     if args.group == "exercises" and args.command == "build":
         return _exercises_build()
+    if args.group == "doctor":
+        from emcourse import doctor
+
+        return doctor.main()
     return 2  # pragma: no cover - argparse rejects anything else
 
 
