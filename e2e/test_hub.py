@@ -1,0 +1,456 @@
+"""A real JupyterHub on 127.0.0.1 serving the course to two real system users.
+
+Set-up (``e2e/hub/setup.sh``, as root): the hub's environment in
+``/opt/emcourse-hub`` (Debian's Python, outside root's home), the course
+installed in it, system users alice and bob. The test then:
+
+1. builds a mirror of the archives from ``../shared/fixtures`` on 127.0.0.1 and
+   fills a shared data folder from it with ``emcourse data fetch --all`` (what
+   ``make data`` runs), owned by root, readable by all, writable by none;
+2. clones the repository bare and makes its ``student`` branch (no
+   ``solutions/``) with ``tools/student-branch.sh``;
+3. starts ``jupyterhub`` (dummy authenticator, local process spawner,
+   configurable-http-proxy from npm);
+4. for each user, opens the nbgitpuller link the book would generate for a
+   lesson in Chromium, logs in, and lands in JupyterLab on the pulled lesson;
+5. runs every code cell of that lesson in each user's kernel through the hub,
+   and a probe: both read the shared folder, neither can write it, neither can
+   read the other's home, neither has ``solutions/``, nothing was downloaded
+   (the user caches are empty and the shared folder is unchanged);
+6. runs the lesson in eight kernels at once (four per user) and records the
+   wall time and the summed peak memory of the kernels in
+   ``_build/hub-concurrency.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import websocket
+from e2e_support import BUILD, CHROMIUM, CHROMIUM_ARGS, REPO, free_port
+from playwright import sync_api as playwright_sync
+
+HUB_ENV = Path(os.environ.get("HUB_ENV", "/opt/emcourse-hub"))
+CHP = REPO / "tools/vendor/node_modules/.bin/configurable-http-proxy"
+FIXTURES = Path(os.environ.get("EMCOURSE_FIXTURES", REPO / ".." / "shared" / "fixtures")).resolve()
+USERS = ("alice", "bob")
+LESSON = "notebooks/00-archives/01-public-archives.ipynb"
+CONCURRENT = 8
+# registry datasets with a real copy in ../shared/fixtures (archive file name -> fixture)
+FIXTURE_FILES = {
+    "emd_3197.map.gz": "emdb/emd_3197.map.gz",
+    "emd_1832.map.gz": "emdb/emd_1832.map.gz",
+    "TS_01.mrc.mdoc": "tilt-metadata/TS_01.mrc.mdoc",
+}
+
+PROBE = """
+import getpass, os, pathlib
+user = getpass.getuser()
+shared = pathlib.Path(os.environ["EMCOURSE_DATA_DIR"])
+print("USER", user)
+print("SHARED", sorted(p.relative_to(shared).as_posix() for p in shared.rglob("*") if p.is_file()))
+try:
+    (shared / "probe").write_text("x")
+    print("WROTE SHARED")
+except PermissionError:
+    print("SHARED READ-ONLY")
+other = "bob" if user == "alice" else "alice"
+try:
+    os.listdir(f"/home/{other}")
+    print("READ OTHER HOME")
+except PermissionError:
+    print("OTHER HOME PRIVATE")
+cache = pathlib.Path.home() / ".cache" / "emcourse"
+print("USER CACHE FILES", sum(1 for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0)
+print("SOLUTIONS", (pathlib.Path.home() / "emcourse" / "solutions").exists())
+print("LESSON", (pathlib.Path.home() / "emcourse" / "LESSON_PATH").exists())
+""".replace("LESSON_PATH", LESSON)
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def _require_setup() -> None:
+    if os.geteuid() != 0:
+        pytest.fail("the hub test runs as root (it starts servers as alice and bob)")
+    problems = [str(p) for p in (HUB_ENV / "bin/jupyterhub", CHP, Path(CHROMIUM)) if not p.exists()]
+    for user in USERS:
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            problems.append(f"user {user}")
+    if problems:
+        pytest.fail(f"missing {', '.join(problems)}: run e2e/hub/setup.sh as root first")
+    if not FIXTURES.is_dir():
+        pytest.skip(f"real archive fixtures not available ({FIXTURES}): no mirror to fill from")
+
+
+def _tree(path: Path) -> dict[str, tuple[int, int]]:
+    return {
+        p.relative_to(path).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in path.rglob("*")
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def site():
+    """Shared data, the bare repository with its student branch, and a running hub."""
+    _require_setup()
+    for user in USERS:  # a fresh start: the course and caches of an earlier run go
+        home = Path(pwd.getpwnam(user).pw_dir)
+        for leftover in (home / "emcourse", home / ".cache" / "emcourse"):
+            shutil.rmtree(leftover, ignore_errors=True)
+    base = Path("/srv") / f"emcourse-e2e-{secrets.token_hex(4)}"
+    base.mkdir(parents=True, mode=0o755)
+    base.chmod(0o755)
+    httpd = None
+    hub = None
+    try:
+        # 1. a mirror of the archives from the fixtures, and `make data` from it
+        from emcourse import data
+
+        mirror = base / "mirror"
+        names, files = [], []
+        for name, entry in data.registry().items():
+            fixture = FIXTURE_FILES.get(entry.get("url", "").rsplit("/", 1)[-1])
+            if fixture:
+                parts = urlsplit(entry["url"])
+                target = mirror / (parts.hostname + parts.path)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(FIXTURES / fixture, target)
+                names.append(name)
+                files.append(parts.hostname + parts.path)
+        assert names, "no registry entry has a fixture"
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Quiet, directory=str(mirror)))
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        shared = base / "data"
+        closed = "http://127.0.0.1:9"  # any request to a real archive fails at once
+        fill_env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("EMCOURSE_")},
+            "EMCOURSE_DATA_DIR": str(shared),
+            "EMCOURSE_MIRROR": f"http://127.0.0.1:{httpd.server_address[1]}",
+            "HTTP_PROXY": closed,
+            "HTTPS_PROXY": closed,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "PYTHONPATH": "",
+        }
+        fill = subprocess.run(
+            [str(HUB_ENV / "bin/emcourse"), "data", "fetch", "--all"],
+            env=fill_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        for name in names:
+            assert f"ok     {name}" in fill.stdout, fill.stdout + fill.stderr
+        subprocess.run(["chmod", "-R", "a+rX,go-w", str(shared)], check=True)
+        before = _tree(shared)
+        # 2. the repository as a hub pulls it: bare, with a student branch
+        git_dir = base / "git" / "emcourse"
+        subprocess.run(["git", "clone", "-q", "--bare", str(REPO), str(git_dir)], check=True)
+        subprocess.run([str(REPO / "tools/student-branch.sh"), "student", str(git_dir)], check=True)
+        subprocess.run(["chmod", "-R", "a+rX", str(base / "git")], check=True)
+        gitconfig = base / "gitconfig"
+        gitconfig.write_text("[safe]\n\tdirectory = *\n")
+        gitconfig.chmod(0o644)
+        # 3. the hub
+        state = base / "state"
+        state.mkdir(mode=0o700)
+        port = free_port()
+        token = secrets.token_hex(24)
+        hub_env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("EMCOURSE_", "JUPYTER"))},
+            "HUB_STATE_DIR": str(state),
+            "HUB_PORT": str(port),
+            "HUB_API_PORT": str(free_port()),
+            "PROXY_API_PORT": str(free_port()),
+            "HUB_E2E_TOKEN": token,
+            "CHP": str(CHP),
+            "HUB_ENV": str(HUB_ENV),
+            "EMCOURSE_SHARED_DATA": str(shared),
+            "HUB_GITCONFIG": str(gitconfig),
+            "PYTHONPATH": "",
+        }
+        log = open(state / "hub.log", "w")  # noqa: SIM115 - closed at teardown
+        hub = subprocess.Popen(
+            [str(HUB_ENV / "bin/jupyterhub"), "-f", str(REPO / "e2e/hub/jupyterhub_config.py")],
+            cwd=state,
+            env=hub_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            if hub.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the hub did not start:\n" + (state / "hub.log").read_text()[-4000:])
+            try:
+                if requests.get(f"{url}/hub/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.5)
+        yield {
+            "url": url,
+            "token": token,
+            "shared": shared,
+            "before": before,
+            "names": names,
+            "files": files,
+            "repo": f"file://{git_dir}",
+            "log": state / "hub.log",
+        }
+    finally:
+        if hub is not None:
+            hub.send_signal(signal.SIGTERM)
+            try:
+                hub.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                hub.kill()
+            log.close()
+        for user in USERS:  # a server the hub failed to stop: these users run nothing else
+            pids = subprocess.run(["ps", "-u", user, "-o", "pid="], capture_output=True, text=True)
+            for pid in pids.stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _session(token: str) -> requests.Session:
+    s = requests.Session()
+    s.headers["Authorization"] = f"token {token}"
+    return s
+
+
+def _server_url(site, user: str) -> str:
+    info = _session(site["token"]).get(f"{site['url']}/hub/api/users/{user}").json()
+    server = info["servers"].get("", {})
+    assert server.get("ready"), info
+    return site["url"] + server["url"]
+
+
+def _run_cells(server: str, token: str, path: str, cells: list[str], timeout=600) -> list[dict]:
+    """Run code cells in a new kernel of ``path``'s session; return every output message."""
+    s = _session(token)
+    r = s.post(
+        server + "api/sessions",
+        json={"path": path, "type": "notebook", "name": path, "kernel": {"name": "python3"}},
+    )
+    assert r.status_code == 201, r.text
+    session_id, kernel_id = r.json()["id"], r.json()["kernel"]["id"]
+    ws_url = server.replace("http", "ws", 1) + f"api/kernels/{kernel_id}/channels"
+    ws = websocket.create_connection(
+        ws_url, timeout=timeout, header=[f"Authorization: token {token}"]
+    )
+    outputs = []
+    try:
+        for code in cells:
+            msg_id = uuid.uuid4().hex
+            ws.send(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": msg_id,
+                            "msg_type": "execute_request",
+                            "username": "e2e",
+                            "session": uuid.uuid4().hex,
+                            "version": "5.3",
+                        },
+                        "parent_header": {},
+                        "metadata": {},
+                        "channel": "shell",
+                        "buffers": [],
+                        "content": {
+                            "code": code,
+                            "silent": False,
+                            "store_history": True,
+                            "user_expressions": {},
+                            "allow_stdin": False,
+                            "stop_on_error": True,
+                        },
+                    }
+                )
+            )
+            replied = idle = False
+            while not (replied and idle):
+                frame = ws.recv()
+                if isinstance(frame, bytes):  # a message with binary buffers (widgets)
+                    continue
+                m = json.loads(frame)
+                if m.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind = m["msg_type"]
+                if kind in ("stream", "error", "display_data", "execute_result"):
+                    outputs.append({"type": kind, **m["content"]})
+                elif kind == "execute_reply":
+                    replied = True
+                elif kind == "status" and m["content"]["execution_state"] == "idle":
+                    idle = True
+        outputs.append({"type": "peak", "bytes": _kernel_peak(kernel_id)})
+    finally:
+        ws.close()
+        s.delete(server + f"api/sessions/{session_id}")
+    return outputs
+
+
+def _kernel_peak(kernel_id: str) -> int:
+    """VmHWM of the kernel process (found by its connection file), in bytes."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if kernel_id not in (proc / "cmdline").read_text():
+                continue
+            for line in (proc / "status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return 0
+
+
+def _text(outputs: list[dict]) -> str:
+    parts = []
+    for o in outputs:
+        if o["type"] == "stream":
+            parts.append(o["text"])
+        elif o["type"] in ("display_data", "execute_result"):
+            parts.append(o["data"].get("text/plain", ""))
+    return "".join(parts)
+
+
+def _lesson_cells(server: str, token: str) -> list[str]:
+    r = _session(token).get(server + f"api/contents/emcourse/{LESSON}")
+    assert r.ok, f"the lesson is not in the user's home: {r.status_code}"
+    cells = r.json()["content"]["cells"]
+    return [c["source"] for c in cells if c["cell_type"] == "code" and c["source"].strip()]
+
+
+@pytest.fixture(scope="module")
+def pulled(site):
+    """Each user follows the book's nbgitpuller link in Chromium and lands in JupyterLab."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_ext", REPO / "book/_ext/emcourse_book.py")
+    book_ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(book_ext)
+    theme = {
+        "repository_url": site["repo"],
+        "repository_branch": "main",
+        "launch_buttons": {
+            "jupyterhub_url": site["url"],
+            "notebook_interface": "jupyterlab",
+            "student_branch": "student",
+        },
+    }
+    link = book_ext.launch_urls(LESSON.removesuffix(".ipynb"), theme)["JupyterHub"]
+    landed = {}
+    with playwright_sync.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for user in USERS:
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(link)
+            page.locator("input[name=username]").fill(user)
+            page.locator("input[name=password]").fill("any-password")
+            page.locator("input[type=submit], button[type=submit]").first.click()
+            try:
+                page.wait_for_url(f"**/user/{user}/lab/tree/emcourse/{LESSON}*", timeout=180_000)
+            except playwright_sync.TimeoutError:
+                pytest.fail(f"{user} stuck at {page.url}:\n{page.inner_text('body')[-3000:]}")
+            page.wait_for_function("() => document.querySelector('.jp-Notebook')", timeout=120_000)
+            landed[user] = page.url
+            context.close()
+        browser.close()
+    return landed
+
+
+def test_each_user_gets_the_course_through_the_nbgitpuller_link(site, pulled):
+    for user in USERS:
+        assert f"/user/{user}/lab/tree/emcourse/{LESSON}" in pulled[user]
+        home = Path(pwd.getpwnam(user).pw_dir) / "emcourse"
+        assert (home / LESSON).is_file() and (home / ".git").is_dir()
+        assert home.stat().st_uid == pwd.getpwnam(user).pw_uid
+        assert not (home / "solutions").exists(), "the student branch carries solutions/"
+
+
+def test_each_user_runs_the_lesson_on_the_shared_data_in_isolation(site, pulled):
+    for user in USERS:
+        server = _server_url(site, user)
+        cells = _lesson_cells(server, site["token"])
+        outputs = _run_cells(server, site["token"], f"emcourse/{LESSON}", cells)
+        errors = [f"{o['ename']}: {o['evalue']}" for o in outputs if o["type"] == "error"]
+        assert not errors, errors
+        text = _text(outputs)
+        assert "synthetic stand-in" not in text, text[-2000:]
+        probe = _text(_run_cells(server, site["token"], "probe.ipynb", [PROBE]))
+        assert f"USER {user}" in probe
+        for file in site["files"]:
+            assert f"'{file}'" in probe, f"{user} does not see {file} in the shared folder"
+        assert "SHARED READ-ONLY" in probe and "WROTE SHARED" not in probe, probe
+        assert "OTHER HOME PRIVATE" in probe and "READ OTHER HOME" not in probe, probe
+        assert "USER CACHE FILES 0" in probe, probe
+        assert "SOLUTIONS False" in probe and "LESSON True" in probe, probe
+    assert _tree(site["shared"]) == site["before"], "the shared folder changed"
+
+
+def test_eight_kernels_run_the_lesson_at_once(site, pulled):
+    servers = {user: _server_url(site, user) for user in USERS}
+    cells = _lesson_cells(servers["alice"], site["token"])
+    results: dict[int, list[dict] | BaseException] = {}
+
+    def one(i: int) -> None:
+        user = USERS[i % len(USERS)]
+        try:
+            results[i] = _run_cells(
+                servers[user], site["token"], f"emcourse/{LESSON}", cells, timeout=900
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            results[i] = exc
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(CONCURRENT)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=1200)
+    wall = time.perf_counter() - start
+    failures = {i: r for i, r in results.items() if isinstance(r, BaseException)}
+    assert len(results) == CONCURRENT and not failures, failures
+    errors = [o for r in results.values() for o in r if o["type"] == "error"]
+    assert not errors, errors[:2]
+    peaks = [next(o["bytes"] for o in r if o["type"] == "peak") for r in results.values()]
+    assert all(peaks), peaks
+    BUILD.mkdir(exist_ok=True)
+    record = {
+        "lesson": LESSON,
+        "kernels": CONCURRENT,
+        "cpu_cores": os.cpu_count(),
+        "wall_seconds": round(wall, 1),
+        "peak_bytes_per_kernel": peaks,
+        "total_peak_bytes": sum(peaks),
+    }
+    (BUILD / "hub-concurrency.json").write_text(json.dumps(record, indent=1) + "\n")
