@@ -67,9 +67,10 @@ lab: install
 data: install
 	$(VENV)/bin/emcourse data fetch --all
 
-## Per-notebook wall time, peak memory and downloads -> _build/bench.json, _build/bench.md
+## Per-notebook wall time, peak memory and downloads, then the heaviest lesson in 8 kernels at
+## once (wall time, total peak memory) -> _build/bench.json, _build/bench.md
 bench: install
-	$(PY) -m emcourse.bench
+	$(PY) -m emcourse.bench --concurrent 8
 
 ## Regenerate exercises/ from solutions/ and the data page from the registry.
 exercises: install

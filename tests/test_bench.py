@@ -21,3 +21,36 @@ def _row(seconds=1.0, peak=100 * 2**20, ok=True):
 )
 def test_budget_verdicts(row, status):
     assert bench._judge(row) == status
+
+
+def test_concurrent_kernels_all_finish_and_their_peaks_add_up(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import numpy as np\nx = np.ones((2000, 2000))")]
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    result = bench.run_concurrently(path, kernels=3, timeout=120)
+    assert result["ok"] and result["kernels"] == 3 and not result["errors"]
+    assert len(result["peak_rss_bytes"]) == 3 and all(
+        p > 32 * 2**20 for p in result["peak_rss_bytes"]
+    )
+    assert result["total_peak_rss_bytes"] == sum(result["peak_rss_bytes"])
+    assert result["wall_seconds"] >= max(result["seconds"])
+
+
+def test_markdown_reports_the_concurrency_run():
+    conc = {
+        "notebook": "notebooks/x.ipynb",
+        "cpu_count": 2,
+        "kernels": 8,
+        "wall_seconds": 120.0,
+        "seconds": [100.0] * 8,
+        "peak_rss_bytes": [300 * 2**20] * 8,
+        "total_peak_rss_bytes": 2400 * 2**20,
+        "ok": True,
+        "errors": [],
+    }
+    report = {"repeat": 1, "machine": "m", "notebooks": [], "concurrency": conc}
+    text = bench.markdown(report)
+    assert "| 8 | 120.0 | 100.0 | 2,400 | 300 | yes |" in text

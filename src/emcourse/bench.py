@@ -5,6 +5,7 @@ Usage::
     python -m emcourse.bench                 # every notebook in notebooks/ and solutions/
     python -m emcourse.bench --repeat 3      # median of 3 runs
     python -m emcourse.bench --only 00-archives
+    python -m emcourse.bench --concurrent 8   # then the heaviest lesson in 8 kernels at once
 
 Each notebook runs in a fresh ``python3`` kernel of the current environment,
 offline (``EMCOURSE_OFFLINE=1``), with static viewers (``EMCOURSE_STATIC=1``)
@@ -12,7 +13,11 @@ and an empty temporary ``EMCOURSE_DATA_DIR``. Recorded per notebook: wall
 seconds (kernel start to last cell), peak resident memory of the kernel process
 (``VmHWM`` from ``/proc/<pid>/status`` just before shutdown; psutil's current
 RSS where /proc is missing), bytes that appeared in the data directory, and
-whether it stayed within the budget (60 s, 1 GiB). Results go to
+whether it stayed within the budget (60 s, 1 GiB). With ``--concurrent N`` the
+lesson with the largest peak memory then runs in N kernels at once (as N
+learners on one hub server would): the wall time until all finish and the sum of
+their peak memories are reported, the numbers behind the hub sizing table of the
+instructor guide. Results go to
 ``_build/bench.json`` and ``_build/bench.md`` and the table is printed. When
 ``emcourse.sta_bench`` exists, its ``measure()`` result is included too.
 
@@ -33,10 +38,19 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BUDGET_BYTES", "BUDGET_SECONDS", "find_notebooks", "main", "markdown", "run_notebook"]
+__all__ = [
+    "BUDGET_BYTES",
+    "BUDGET_SECONDS",
+    "find_notebooks",
+    "main",
+    "markdown",
+    "run_concurrently",
+    "run_notebook",
+]
 
 BUDGET_SECONDS = 60.0
 BUDGET_BYTES = 1 << 30
@@ -150,6 +164,35 @@ def run_notebook(path: Path, *, timeout: int = 600) -> dict[str, Any]:
     }
 
 
+def run_concurrently(path: Path, *, kernels: int = 8, timeout: int = 900) -> dict[str, Any]:
+    """Run one notebook in ``kernels`` fresh kernels at once; time them and sum their peaks.
+
+    Returns
+    -------
+    dict
+        ``kernels``, ``wall_seconds`` (start to the last one finished),
+        ``seconds`` and ``peak_rss_bytes`` per kernel, ``total_peak_rss_bytes``
+        (an upper bound of the memory all of them held at once), ``ok`` (every
+        run finished without error) and ``errors``.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=kernels) as pool:
+        runs = list(pool.map(partial(run_notebook, timeout=timeout), [path] * kernels))
+    wall = time.perf_counter() - start
+    peaks = [r["peak_rss_bytes"] for r in runs]
+    return {
+        "kernels": kernels,
+        "wall_seconds": wall,
+        "seconds": [r["seconds"] for r in runs],
+        "peak_rss_bytes": peaks,
+        "total_peak_rss_bytes": None if None in peaks else sum(peaks),
+        "ok": all(r["ok"] for r in runs),
+        "errors": [r["error"] for r in runs if r["error"]],
+    }
+
+
 def _median(values: list[Any]) -> Any:
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -202,6 +245,21 @@ def markdown(report: dict[str, Any]) -> str:
         )
     if not report["notebooks"]:
         lines.append("| (no notebooks found) | | | | |")
+    conc = report.get("concurrency")
+    if conc is not None:
+        total = conc["total_peak_rss_bytes"]
+        lines += [
+            "",
+            f"Concurrency: {conc['notebook']} in {conc['kernels']} kernels at once on "
+            f"{conc['cpu_count']} CPUs.",
+            "",
+            "| kernels | wall until all finished (s) | slowest kernel (s) | "
+            "total peak RSS (MiB) | largest kernel (MiB) | all finished |",
+            "|---:|---:|---:|---:|---:|---|",
+            f"| {conc['kernels']} | {conc['wall_seconds']:.1f} | {max(conc['seconds']):.1f} "
+            f"| {_mib(total)} | {_mib(max(p or 0 for p in conc['peak_rss_bytes']))} "
+            f"| {'yes' if conc['ok'] else 'NO: ' + '; '.join(conc['errors'])[:200]} |",
+        ]
     sta = report.get("sta_bench")
     if sta is not None:
         lines += [
@@ -218,7 +276,12 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def bench(
-    root: Path = Path("."), *, repeat: int = 1, only: str | None = None, out: Path | None = None
+    root: Path = Path("."),
+    *,
+    repeat: int = 1,
+    only: str | None = None,
+    out: Path | None = None,
+    concurrent: int = 0,
 ) -> dict[str, Any]:
     """Run the benchmark and write ``bench.json`` and ``bench.md`` into ``out``."""
     root = Path(root)
@@ -251,6 +314,15 @@ def bench(
         "notebooks": rows,
         "sta_bench": _sta_bench(),
     }
+    lessons = [r for r in rows if r["ok"] and r["notebook"].startswith("notebooks/")]
+    if concurrent > 0 and lessons:
+        heaviest = max(lessons, key=lambda r: r["peak_rss_bytes"] or 0)
+        print(f"{heaviest['notebook']} in {concurrent} kernels at once ...", file=sys.stderr)
+        report["concurrency"] = {
+            "notebook": heaviest["notebook"],
+            "cpu_count": os.cpu_count(),
+            **run_concurrently(root / heaviest["notebook"], kernels=concurrent),
+        }
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
     (out / "bench.md").write_text(markdown(report))
@@ -268,10 +340,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="glob or substring of notebook paths")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root")
     parser.add_argument("--out", type=Path, default=None, help="output folder (_build)")
+    parser.add_argument(
+        "--concurrent",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then run the lesson with the largest peak memory in N kernels at once",
+    )
     args = parser.parse_args(argv)
-    report = bench(args.root, repeat=args.repeat, only=args.only, out=args.out)
+    report = bench(
+        args.root, repeat=args.repeat, only=args.only, out=args.out, concurrent=args.concurrent
+    )
     print(markdown(report), end="")
     bad = [r for r in report["notebooks"] if r["status"] != "ok"]
+    if "concurrency" in report and not report["concurrency"]["ok"]:
+        bad.append(report["concurrency"])
     return 1 if bad else 0
 
 
