@@ -332,6 +332,23 @@ def _kernel_peak(kernel_id: str) -> int:
     return 0
 
 
+def _server_rss(user: str) -> int:
+    """Resident memory of a user's jupyterhub-singleuser process, in bytes."""
+    uid = pwd.getpwnam(user).pw_uid
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or proc.stat().st_uid != uid:
+                continue
+            if "jupyterhub-singleuser" not in (proc / "cmdline").read_text():
+                continue
+            for line in (proc / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            continue
+    return 0
+
+
 def _text(outputs: list[dict]) -> str:
     parts = []
     for o in outputs:
@@ -444,6 +461,7 @@ def test_eight_kernels_run_the_lesson_at_once(site, pulled):
     assert not errors, errors[:2]
     peaks = [next(o["bytes"] for o in r if o["type"] == "peak") for r in results.values()]
     assert all(peaks), peaks
+    servers_rss = {user: _server_rss(user) for user in USERS}
     BUILD.mkdir(exist_ok=True)
     record = {
         "lesson": LESSON,
@@ -452,5 +470,6 @@ def test_eight_kernels_run_the_lesson_at_once(site, pulled):
         "wall_seconds": round(wall, 1),
         "peak_bytes_per_kernel": peaks,
         "total_peak_bytes": sum(peaks),
+        "server_rss_bytes": servers_rss,
     }
     (BUILD / "hub-concurrency.json").write_text(json.dumps(record, indent=1) + "\n")

@@ -178,3 +178,25 @@ def test_book_states_the_licences():
     config = (ROOT / "_config.yml").read_text()
     assert "BSD-3-Clause" in config and "CC BY 4.0" in config
     assert "only_build_toc_files: true" in config
+
+
+def test_hub_values_mount_the_shared_data_read_only_and_pull_the_student_branch():
+    from emcourse import bench
+
+    config = book_config()
+    values = yaml.safe_load((ROOT / "deploy/values.yaml").read_text())
+    user = values["singleuser"]
+    (mount,) = user["storage"]["extraVolumeMounts"]
+    (volume,) = user["storage"]["extraVolumes"]
+    assert mount["readOnly"] is True and volume["persistentVolumeClaim"]["readOnly"] is True
+    assert user["extraEnv"]["EMCOURSE_DATA_DIR"] == mount["mountPath"]
+    command = user["lifecycleHooks"]["postStart"]["exec"]["command"]
+    assert command[:3] == [
+        "gitpuller",
+        config["repository"]["url"],
+        config["launch_buttons"]["student_branch"],
+    ]
+    units = {"G": 2**30, "M": 2**20}
+    guarantee = float(user["memory"]["guarantee"][:-1]) * units[user["memory"]["guarantee"][-1]]
+    assert guarantee >= bench.BUDGET_BYTES  # every lesson stays within the bench budget
+    assert "deploy/values.yaml" in (ROOT / "book/hub.md").read_text()
