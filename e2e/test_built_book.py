@@ -277,3 +277,34 @@ def test_every_internal_link_and_anchor_resolves(edition, request):
                 broken.append(f"{path.relative_to(html)}: {ref} (no #{anchor})")
     assert checked > 100
     assert not broken, "\n".join(broken[:30])
+
+
+def test_external_links_are_listed_and_checked_when_online(course_html):
+    """Every external link goes to _build/external-links.txt; with
+    EMCOURSE_CHECK_EXTERNAL_LINKS=1 (a machine with a network) each must answer."""
+    import os
+
+    import requests
+
+    links = set()
+    for path in _all_pages(course_html):
+        for a in soup(path).find_all("a", href=True):
+            if REMOTE.match(a["href"]) and "/hub/user-redirect/" not in a["href"]:
+                links.add(a["href"].split("#")[0])
+    launch = (CONFIG["launch_buttons"]["binderhub_url"], CONFIG["repository"]["url"])
+    links = sorted(u for u in links if not u.startswith(launch))  # the branch may be unpushed
+    assert links, "no external link found: the listing is broken"
+    (REPO / "_build" / "external-links.txt").write_text("\n".join(links) + "\n")
+    if os.environ.get("EMCOURSE_CHECK_EXTERNAL_LINKS") != "1":
+        return
+    broken = []
+    with requests.Session() as s:
+        s.headers["User-Agent"] = "emcourse-linkcheck"
+        for url in links:
+            try:
+                r = s.get(url, timeout=30, stream=True, allow_redirects=True)
+                if r.status_code in (404, 410) or r.status_code >= 500:
+                    broken.append(f"{r.status_code} {url}")
+            except requests.exceptions.RequestException as exc:
+                broken.append(f"{type(exc).__name__} {url}")
+    assert not broken, "\n".join(broken)
