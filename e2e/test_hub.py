@@ -253,11 +253,16 @@ def _server_url(site, user: str) -> str:
 
 
 def _run_cells(server: str, token: str, path: str, cells: list[str], timeout=600) -> list[dict]:
-    """Run code cells in a new kernel of ``path``'s session; return every output message."""
+    """Run code cells in a new kernel started in ``path``'s folder; return every output.
+
+    Each call gets a session of its own (a unique path in that folder): a session
+    for a path that already has one would share its kernel.
+    """
     s = _session(token)
+    own = f"{path.rsplit('/', 1)[0] + '/' if '/' in path else ''}e2e-{uuid.uuid4().hex}.ipynb"
     r = s.post(
         server + "api/sessions",
-        json={"path": path, "type": "notebook", "name": path, "kernel": {"name": "python3"}},
+        json={"path": own, "type": "notebook", "name": own, "kernel": {"name": "python3"}},
     )
     assert r.status_code == 201, r.text
     session_id, kernel_id = r.json()["id"], r.json()["kernel"]["id"]
@@ -309,7 +314,7 @@ def _run_cells(server: str, token: str, path: str, cells: list[str], timeout=600
                     replied = True
                 elif kind == "status" and m["content"]["execution_state"] == "idle":
                     idle = True
-        outputs.append({"type": "peak", "bytes": _kernel_peak(kernel_id)})
+        outputs.append({"type": "peak", "bytes": _kernel_peak(kernel_id), "kernel": kernel_id})
     finally:
         ws.close()
         s.delete(server + f"api/sessions/{session_id}")
@@ -459,7 +464,9 @@ def test_eight_kernels_run_the_lesson_at_once(site, pulled):
     assert len(results) == CONCURRENT and not failures, failures
     errors = [o for r in results.values() for o in r if o["type"] == "error"]
     assert not errors, errors[:2]
-    peaks = [next(o["bytes"] for o in r if o["type"] == "peak") for r in results.values()]
+    ends = [next(o for o in r if o["type"] == "peak") for r in results.values()]
+    assert len({e["kernel"] for e in ends}) == CONCURRENT, "runs shared a kernel"
+    peaks = [e["bytes"] for e in ends]
     assert all(peaks), peaks
     servers_rss = {user: _server_rss(user) for user in USERS}
     BUILD.mkdir(exist_ok=True)
