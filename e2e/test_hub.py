@@ -159,8 +159,19 @@ def site():
             text=True,
             timeout=300,
         )
-        for name in names:
-            assert f"ok     {name}" in fill.stdout, fill.stdout + fill.stderr
+        check = subprocess.run(
+            [
+                str(HUB_ENV / "bin/python"),
+                "-c",
+                "import sys; from emcourse import data; "
+                "print([n for n in sys.argv[1:] if not data.is_cached(n)])",
+                *names,
+            ],
+            env=fill_env,
+            capture_output=True,
+            text=True,
+        )
+        assert check.stdout.strip() == "[]", fill.stdout + fill.stderr + check.stderr
         subprocess.run(["chmod", "-R", "a+rX,go-w", str(shared)], check=True)
         before = _tree(shared)
         # 2. the repository as a hub pulls it: bare, with a student branch
