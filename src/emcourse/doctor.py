@@ -308,7 +308,17 @@ def run_all() -> list[Finding]:
 
 
 def report(findings: list[Finding]) -> str:
-    """The printed report: one line per finding, its fix indented below."""
+    """The printed report: one line per finding, its fix indented below.
+
+    Examples
+    --------
+    >>> print(report([Finding("python", OK, "Python 3.11.7"),
+    ...               Finding("disk", PROBLEM, "0.2 GiB free", "free some space")]), end="")
+    ok      python  Python 3.11.7
+    PROBLEM disk    0.2 GiB free
+                    fix: free some space
+    1 problem(s) to fix before the course.
+    """
     width = max(len(f.check) for f in findings)
     lines = []
     for f in findings:
