@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,8 @@ def test_missing_and_too_old_packages_are_named():
 
 def test_the_installed_course_requirements_are_met():
     assert doctor._requirements(), "emcourse's metadata lists no requirement"
-    assert one(doctor.check_packages(), "packages").status == OK
+    f = one(doctor.check_packages(), "packages")
+    assert f.status == OK and f"numpy {version('numpy')}" in f.detail
 
 
 def test_empty_cache_is_a_note_that_says_make_data(data_env):

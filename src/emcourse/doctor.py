@@ -83,7 +83,7 @@ def check_packages(requirements: list[str] | None = None) -> list[Finding]:
     """Every requirement is installed in a version its specifier accepts."""
     from packaging.requirements import Requirement
 
-    findings, bad = [], []
+    findings, bad, found = [], [], []
     for text in _requirements() if requirements is None else requirements:
         req = Requirement(text)
         try:
@@ -91,6 +91,7 @@ def check_packages(requirements: list[str] | None = None) -> list[Finding]:
         except metadata.PackageNotFoundError:
             bad.append(f"{req.name} is not installed (needs {req.specifier or 'any version'})")
             continue
+        found.append(f"{req.name} {version}")
         if req.specifier and not req.specifier.contains(version, prereleases=True):
             bad.append(f"{req.name} {version} is installed, the course needs {req.specifier}")
     if bad:
@@ -104,7 +105,7 @@ def check_packages(requirements: list[str] | None = None) -> list[Finding]:
             )
         )
     else:
-        findings.append(Finding("packages", OK, "every package the course needs is installed"))
+        findings.append(Finding("packages", OK, "installed as needed: " + ", ".join(found)))
     return findings
 
 
