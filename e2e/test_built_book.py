@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -52,7 +53,9 @@ def text_of(path: Path) -> str:
 
 
 def solution_lines() -> dict[str, list[str]]:
-    """Per solution sheet: the answer lines (inside BEGIN/END, not hints, not in the stub)."""
+    """Per solution sheet: the answer lines (inside BEGIN/END, not hints, not in the stub,
+    not in any lesson, whose pages show such code legitimately)."""
+    lessons = "\n".join(p.read_text() for p in (REPO / "notebooks").rglob("*.ipynb"))
     out = {}
     for path in sorted((REPO / "solutions").rglob("*.ipynb")):
         rel = path.relative_to(REPO / "solutions").with_suffix("").as_posix()
@@ -65,7 +68,13 @@ def solution_lines() -> dict[str, list[str]]:
                     inside = True
                 elif s.startswith(END):
                     inside = False
-                elif inside and s and not s.startswith("#") and len(s) > 12 and s not in stub:
+                elif (
+                    inside
+                    and len(s) > 12
+                    and not s.startswith("#")
+                    and s not in stub
+                    and json.dumps(s)[1:-1] not in lessons
+                ):
                     lines.append(s)
         out[rel] = lines
     return out
