@@ -646,3 +646,90 @@ def test_unknown_name_message_has_no_quote_marks_and_lists_names():
     with pytest.raises(KeyError) as err:
         data.pin(["no-such-dataset"], registry_path=REGISTRY.registry_path())
     assert str(err.value).startswith("no dataset named no-such-dataset")
+
+
+# ----------------------------------------------------- a kind of several files
+
+
+PAIR_ENTRY = """
+[em-and-labels]
+archive = "Zenodo"
+accession = "zenodo:1"
+page = "https://zenodo.org/records/1"
+size = 100
+sha256 = ""
+licence = "CC-BY-4.0"
+citation = "test"
+subset = "both files"
+kind = "pair"
+standin = "tests"
+verified = "test"
+unverified = "test"
+
+[em-and-labels.files]
+em = "https://zenodo.org/records/1/files/em.txt?download=1"
+labels = "https://raw.githubusercontent.com/org/repo/0123abc/labels.txt"
+"""
+
+
+@pytest.fixture
+def pair_kind(monkeypatch, tmp_path):
+    """A kind of two files, added as one definition, and a registry entry that uses it."""
+    opened = []
+
+    def validate(path, entry, role):
+        if not path.read_text().startswith(role):
+            raise ValueError(f"{path}: expected a {role} file, found {path.read_text()[:10]!r}")
+
+    def open_pair(paths, entry):
+        opened.append(paths)
+        return {role: p.read_text() for role, p in paths.items()}
+
+    kind = kinds.Kind(
+        "pair",
+        returns="dict role -> text",
+        open=open_pair,
+        standin=lambda entry, source: {"em": "em standin", "labels": "labels standin"},
+        validate=validate,
+    )
+    monkeypatch.setitem(kinds.KINDS, "pair", kind)
+    reg = tmp_path / "registry.toml"
+    reg.write_text(REGISTRY.registry_path().read_text() + PAIR_ENTRY)
+    entries = REGISTRY.read_registry(reg)
+    monkeypatch.setattr(REGISTRY, "registry", lambda: entries)
+    return entries["em-and-labels"], reg
+
+
+def test_a_new_kind_of_several_files_needs_no_fetch_code(archive_server, pair_kind, capsys):
+    entry, reg = pair_kind
+    em, labels = entry["files"]["em"], entry["files"]["labels"]
+    standin = data.load("em-and-labels")  # nothing served: the stand-in, announced
+    assert standin == {"em": "em standin", "labels": "labels standin"}
+    assert "synthetic stand-in" in capsys.readouterr().out
+    archive_server.put(em, b"em: 1 2 3")
+    archive_server.put(labels, b"labels: 0 1 1")
+    assert data.load("em-and-labels", standin=False) == {
+        "em": "em: 1 2 3",
+        "labels": "labels: 0 1 1",
+    }
+    paths = data.fetch("em-and-labels")
+    assert set(paths) == {"em", "labels"} and paths["em"].name == "em.txt"
+    assert data.is_cached("em-and-labels")
+    assert "em-and-labels" not in data.mirror_missing(data.cache_dir())
+    pins = data.pin(["em-and-labels"], registry_path=reg)
+    assert tomllib.loads(reg.read_text())["em-and-labels"]["sha256"] == pins["em-and-labels"]
+    assert pins["em-and-labels"]["em"] == hashlib.sha256(b"em: 1 2 3").hexdigest()
+
+
+def test_a_kind_validates_each_file_by_its_role(archive_server, pair_kind):
+    entry, _ = pair_kind
+    archive_server.put(entry["files"]["em"], b"labels in the wrong place")
+    archive_server.put(entry["files"]["labels"], b"labels: 0")
+    with pytest.raises(data.DataUnavailableError, match="expected a em file"):
+        data.fetch("em-and-labels")
+    assert _files(data.cache_dir()) == []
+
+
+def test_unknown_kind_names_the_known_ones():
+    with pytest.raises(ValueError, match="unknown kind 'volume'.*map, mdoc"):
+        kinds.kind_of({"name": "x", "kind": "volume"})
