@@ -15,7 +15,6 @@ stand-in functions, so importing the data layer imports no science.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -221,30 +220,15 @@ def _standin_zarr(entry: dict, src: Source) -> Volume:
 # ------------------------------------------------------------------------- picks
 
 
-def read_ndjson_points(path: Path) -> list[dict]:
-    """Points of a cryoET Data Portal NDJSON annotation, each with ``_zyx`` in voxels."""
-    points = []
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                loc = rec["location"]
-                points.append(rec | {"_zyx": (float(loc["z"]), float(loc["y"]), float(loc["x"]))})
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise ValueError(
-                    f"{path}: line {i}: expected a JSON point with location x, y, z, "
-                    f"found {line[:80]!r} ({exc})."
-                ) from exc
-    return points
-
-
 def _validate_picks(path: Path, entry: dict, role: str) -> None:
+    from emcourse.io import read_ndjson_points
+
     read_ndjson_points(path)
 
 
 def _open_picks(paths: dict[str, Path], entry: dict) -> dict:
+    from emcourse.io import read_ndjson_points
+
     points = read_ndjson_points(paths[MAIN])
     tomo = registry().get(entry.get("tomogram", ""), {})
     target = tomogram_voxel_size(tomo) if tomo else float(entry["voxel_size"])
