@@ -71,12 +71,20 @@ class Kind:
 
 
 def _simulate():
-    """The STA track's simulator (``emcourse.sta.simulate``; ``emcourse.simulate`` before)."""
+    """The STA track's generators (``emcourse.sta.simulate``; ``emcourse.simulate`` before)."""
     try:
         from emcourse.sta import simulate
     except ImportError:
         from emcourse import simulate
     return simulate
+
+
+def _tilt_scheme(**kwargs):
+    try:
+        from emcourse.sta import tilt_scheme
+    except ImportError:
+        from emcourse.simulate import tilt_scheme
+    return tilt_scheme(**kwargs)
 
 
 # --------------------------------------------------------------------------- map
@@ -139,7 +147,7 @@ def _open_mdoc(paths: dict[str, Path], entry: dict) -> list[dict]:
 def standin_mdoc(entry: dict, src: Source | None = None) -> list[dict]:
     """SerialEM sections of a dose-symmetric tilt series, -60..+60 degrees in 3 degree steps."""
     pixel = float(entry.get("pixel_size", 5.4))
-    angles = _simulate().tilt_scheme(min_angle=-60.0, max_angle=60.0, step=3.0)
+    angles = _tilt_scheme(min_angle=-60.0, max_angle=60.0, step=3.0)
     return [
         {
             "PixelSpacing": pixel,
