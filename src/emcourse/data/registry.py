@@ -22,13 +22,20 @@ __all__ = [
     "EMDB_MAP_URL",
     "EMPIAR_URL",
     "MAIN",
+    "empiar_url",
+    "entry",
     "fetch_hint",
     "file_urls",
+    "label",
     "lookup",
+    "pinned_hash",
+    "read_registry",
     "registry",
     "registry_markdown",
     "registry_path",
+    "size_text",
     "source",
+    "unknown_text",
 ]
 
 EMDB_MAP_URL = "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-{id}/map/emd_{id}.map.gz"
