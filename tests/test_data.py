@@ -733,3 +733,10 @@ def test_a_kind_validates_each_file_by_its_role(archive_server, pair_kind):
 def test_unknown_kind_names_the_known_ones():
     with pytest.raises(ValueError, match="unknown kind 'volume'.*map, mdoc"):
         kinds.kind_of({"name": "x", "kind": "volume"})
+
+
+@pytest.mark.parametrize("name", sorted(data.registry()))
+def test_every_dataset_has_an_announced_offline_standin(name, monkeypatch, capsys):
+    monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
+    assert data.load(name) is not None
+    assert len(_only_announcement(capsys.readouterr().out)) == 1
