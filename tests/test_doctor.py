@@ -148,3 +148,18 @@ def test_cli_doctor_exit_status_follows_the_problems(monkeypatch, capsys):
 @pytest.mark.parametrize("check", ["python", "packages", "cache", "memory", "disk", "kernel"])
 def test_run_all_covers_every_kind(check, data_env):
     assert any(f.check == check for f in doctor.run_all())
+
+
+def test_mirror_urls_of_every_registry_shape():
+    m = "http://mirror:8000/"
+    assert doctor._mirror_urls({"url": "https://h.org/a/b.map.gz"}, m) == [
+        "http://mirror:8000/h.org/a/b.map.gz"
+    ]
+    assert doctor._mirror_urls({"url": "https://h.org/t.zarr/"}, m) == [
+        "http://mirror:8000/h.org/t.zarr/.zattrs"
+    ]
+    files = {"files": {"em": "https://h.org/em.tif", "labels": "https://h.org/lab.tif"}}
+    assert doctor._mirror_urls(files, m) == [
+        "http://mirror:8000/h.org/em.tif",
+        "http://mirror:8000/h.org/lab.tif",
+    ]
