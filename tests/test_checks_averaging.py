@@ -152,7 +152,7 @@ def test_fsc_on_half_maps():
     def floor_shells(a, b):  # a typical slip: truncating instead of rounding the shell index
         return fsc_curve(a, b, shell_index=np.floor)
 
-    from emcourse.simulate import phantom_map
+    from emcourse.sta import phantom_map
 
     ref = phantom_map(box=24, voxel_size=10.0)
     rng = np.random.default_rng(3)

@@ -424,7 +424,7 @@ def test_picks_ndjson_scaled_to_the_tomogram_level(archive_server):
 
 
 def test_tomogram_and_picks_standins_agree(monkeypatch):
-    from emcourse import simulate
+    from emcourse.sta import simulate
 
     if not hasattr(simulate, "simulate_tomogram"):
         pytest.skip("emcourse.simulate.simulate_tomogram is not written yet (another helper)")

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from emcourse import simulate, sta
+from emcourse import sta
 
 VOXEL = 10.0
 
 
 @pytest.fixture(scope="module")
 def ref():
-    return simulate.phantom_map(box=32, voxel_size=VOXEL)
+    return sta.phantom_map(box=32, voxel_size=VOXEL)
 
 
 # ----------------------------------------------------------------- rotations
@@ -95,9 +95,9 @@ def test_shift_volume_subvoxel(ref):
 
 def test_resample_keeps_centre_and_size():
     """An 11.4 A map brought to 10 A matches the same phantom rendered at 10 A."""
-    coarse = simulate.phantom_map(box=20, voxel_size=11.4, diameter=137.0)
+    coarse = sta.phantom_map(box=20, voxel_size=11.4, diameter=137.0)
     fine = sta.resample(coarse, voxel_size=11.4, new_voxel_size=10.0, box=32)
-    truth = simulate.phantom_map(box=32, voxel_size=10.0, diameter=137.0)
+    truth = sta.phantom_map(box=32, voxel_size=10.0, diameter=137.0)
     assert fine.shape == (32, 32, 32) and fine.dtype == np.float32
     assert np.corrcoef(fine.ravel(), truth.ravel())[0, 1] > 0.98
     com = lambda v: np.array([np.sum(v * g) for g in np.indices(v.shape)]) / v.sum()  # noqa: E731
@@ -255,7 +255,7 @@ def test_find_peaks_and_precision_recall():
 @pytest.fixture(scope="module")
 def pipeline(ref):
     """Lesson-size run: simulate, match (binned by 2), refine at full sampling."""
-    sim = simulate.simulate_tomogram(
+    sim = sta.simulate_tomogram(
         ref, voxel_size=VOXEL, shape=(64, 256, 256), n_particles=60, snr=0.1, seed=0
     )
     tomo2 = sta.bin_volume(sim.tomogram, 2)
@@ -315,7 +315,7 @@ def test_refinement_resolution(pipeline, ref):
 def test_resample_keeps_centre_of_mass_and_physical_volume():
     from scipy import ndimage
 
-    vol = simulate.phantom_map(box=20, voxel_size=11.4, diameter=140.0)
+    vol = sta.phantom_map(box=20, voxel_size=11.4, diameter=140.0)
     out = sta.resample(vol, voxel_size=11.4, new_voxel_size=10.0, box=32)
     assert out.shape == (32, 32, 32) and out.dtype == np.float32
     # the density's centre of mass stays put (in angstrom, relative to the box centre)
@@ -339,7 +339,7 @@ def test_subtract_radial_average_keeps_only_the_shape():
 
 def test_average_simulated_takes_the_lesson_steps():
     ref = sta.prepare_reference(
-        simulate.phantom_map(box=20, voxel_size=11.4, diameter=137.0), voxel_size=11.4
+        sta.phantom_map(box=20, voxel_size=11.4, diameter=137.0), voxel_size=11.4
     )
     run = sta.average_simulated(ref, shape=(48, 128, 128), n_particles=12, iterations=1)
     assert run.subtomos.shape == (12, 32, 32, 32)

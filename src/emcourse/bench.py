@@ -14,7 +14,7 @@ seconds (kernel start to last cell), peak resident memory of the kernel process
 RSS where /proc is missing), bytes that appeared in the data directory, and
 whether it stayed within the budget (60 s, 1 GiB). Results go to
 ``_build/bench.json`` and ``_build/bench.md`` and the table is printed. When
-``emcourse.sta_bench`` exists, its ``measure()`` result is included too.
+``emcourse.sta.bench`` exists, its ``measure()`` result is included too.
 
 The exit status is 1 when a notebook fails or exceeds the budget.
 """
@@ -169,13 +169,13 @@ def _judge(row: dict[str, Any]) -> str:
 
 def _sta_bench() -> dict[str, Any] | None:
     try:
-        spec = importlib.util.find_spec("emcourse.sta_bench")
+        spec = importlib.util.find_spec("emcourse.sta.bench")
     except (ImportError, ValueError):
         spec = None
     if spec is None:
         return None
     try:
-        return dict(importlib.import_module("emcourse.sta_bench").measure())
+        return dict(importlib.import_module("emcourse.sta.bench").measure())
     except Exception as exc:  # noqa: BLE001 - report, do not hide, a broken benchmark
         return {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -206,7 +206,7 @@ def markdown(report: dict[str, Any]) -> str:
     if sta is not None:
         lines += [
             "",
-            "STA kernels (`emcourse.sta_bench.measure()`):",
+            "STA kernels (`emcourse.sta.bench.measure()`):",
             "",
             "| key | value |",
             "|---|---|",

@@ -1015,7 +1015,7 @@ def _open_entry(entry: dict, path: Path):
 
 
 def _standin(entry: dict, reason: str):
-    from emcourse import simulate
+    from emcourse.sta import simulate
 
     kind = entry["kind"]
     source = _source(entry, real=False, reason=reason)
@@ -1049,7 +1049,7 @@ def _standin(entry: dict, reason: str):
 
 @functools.lru_cache(maxsize=4)
 def _simulated_tomogram(name: str):
-    from emcourse import simulate
+    from emcourse.sta import simulate
 
     entry = _entry(name)
     if not hasattr(simulate, "simulate_tomogram"):

@@ -595,7 +595,7 @@ def _all_passed(name: str, results: Iterable[CheckResult], message: str) -> Chec
 
 def _test_array(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
     """A smooth, positive, asymmetric float32 volume of the given shape."""
-    from emcourse.simulate import phantom_map
+    from emcourse.sta import phantom_map
 
     box = max(shape)
     full = phantom_map(box=box, voxel_size=200.0 / box * 1.0, diameter=150.0)

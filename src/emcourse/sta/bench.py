@@ -8,7 +8,7 @@ the tomogram's size per rotation; for alignment, one forward and one inverse
 (batched, as many at once as ``align`` batches). The ratios time / floor are
 what ``make bench`` reports; the course aims for at most 1.5.
 
-Run ``python -m emcourse.sta_bench`` to print the table.
+Run ``python -m emcourse.sta.bench`` to print the table.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 import numpy as np
 import scipy.fft as sfft
 
-from emcourse import simulate, sta
+from emcourse import sta
 
 
 def _paired_times(fn, floor, repeats: int):
@@ -68,7 +68,7 @@ def measure(
         ``align_floor_s``, ``align_ratio``, ``align_pairs``, and the sizes.
     """
     rng = np.random.default_rng(seed)
-    ref = simulate.phantom_map(box=box, voxel_size=20.0)
+    ref = sta.phantom_map(box=box, voxel_size=20.0)
     tomo = rng.normal(size=tomogram_shape).astype(np.float32)
     angles = sta.angular_sampling(tm_step)
 
@@ -84,7 +84,7 @@ def measure(
     tm_s, tm_floor_s, tm_ratio = _paired_times(tm, tm_floor, repeats)
 
     abox = 32
-    aref = simulate.phantom_map(box=abox, voxel_size=10.0)
+    aref = sta.phantom_map(box=abox, voxel_size=10.0)
     subs = np.stack(
         [sta.rotate_volume(aref, R) for R in sta.random_rotations(n_particles, seed=seed)]
     )
