@@ -142,7 +142,7 @@ def test_truth_fsc_from_halves():
 
 
 def test_all_exported():
-    for name in checks.averaging.__all__:
+    for name in [*checks.averaging.__all__, *checks.resolution.__all__]:
         assert callable(getattr(checks, name))
 
 
