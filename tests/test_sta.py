@@ -57,11 +57,34 @@ def test_random_rotations_uniform():
     assert w.mean() == pytest.approx(np.pi / 2 + 2 / np.pi, abs=0.05)
 
 
-def test_angular_sampling_covers_so3():
-    angles = sta.angular_sampling(30.0)
-    probes = sta.random_rotations(300, seed=2)
-    nearest = sta.rotation_angle_between(probes[:, None], angles[None]).min(axis=1)
-    assert nearest.max() < 30.0
+@pytest.mark.parametrize(
+    ("step", "n", "radius"),
+    [(90.0, 24, 62.80), (45.0, 60, 44.48), (30.0, 360, 27.78), (16.29, 1992, 16.29)],
+)
+def test_angular_sampling_covers_so3_within_the_step(step, n, radius):
+    angles = sta.angular_sampling(step)
+    assert len(angles) == n  # Karney's sets: as few as the best published uniform sets
+    np.testing.assert_allclose(
+        angles @ angles.transpose(0, 2, 1), np.broadcast_to(np.eye(3), angles.shape), atol=1e-12
+    )
+    np.testing.assert_allclose(np.linalg.det(angles), 1.0)
+    # every rotation lies within the step of the set (measured: a lower bound of the radius)
+    measured = sta.covering_radius(angles, probes=4000)
+    assert radius - 0.3 < measured <= radius + 0.01 <= step + 0.01
+    # no member repeated (a covering need not be a packing: neighbours across cells are close)
+    gaps = sta.rotation_angle_between(angles[:200, None], angles[None])
+    assert np.sort(gaps, axis=1)[:, 1].min() > radius / 4
+
+
+def test_angular_sampling_grows_as_the_step_shrinks():
+    sizes = [len(sta.angular_sampling(s)) for s in (180, 60, 25, 15, 10, 7)]
+    assert sizes == sorted(sizes) and sizes[0] == 24
+    assert len(sta.angular_sampling(3.0)) > 207576  # finer than Karney's table: a finer grid
+    with pytest.raises(ValueError, match="step_deg"):
+        sta.angular_sampling(0)
+
+
+def test_local_rotations():
     local = sta.local_rotations(10.0, 5.0)
     assert sta.rotation_angle_between(np.eye(3), local).max() < 15.0
     np.testing.assert_allclose(local[0], np.eye(3))  # identity first

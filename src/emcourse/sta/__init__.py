@@ -4,7 +4,7 @@ Pure NumPy/SciPy functions on arrays; no files, no plots. The modules follow
 the lessons:
 
 =================  ==========================================================
-``rotations``      Euler angles, random and uniform rotation sets, Crowther's step
+``rotations``      Euler angles, random rotations, uniform coverings, Crowther's step
 ``sampling``       rotate, shift, bin, resample and low-pass volumes; masks; the
                    missing wedge
 ``tomography``     tilt schemes, the CTF, projection, weighted back-projection
@@ -60,6 +60,7 @@ from emcourse.sta.pipeline import SimulatedAverage, average_simulated, prepare_r
 from emcourse.sta.resolution import fsc, resolution_at
 from emcourse.sta.rotations import (
     angular_sampling,
+    covering_radius,
     crowther_step,
     euler_to_matrix,
     local_rotations,
@@ -100,6 +101,7 @@ __all__ = [
     "average",
     "average_simulated",
     "bin_volume",
+    "covering_radius",
     "crowther_step",
     "ctf_1d",
     "ctf_2d",
