@@ -259,6 +259,25 @@ def test_extract_and_half_sets():
     assert len(np.intersect1d(a, b)) == 0 and len(a) + len(b) == 11
 
 
+@pytest.mark.parametrize("wedge", [None, (-60.0, 60.0), (-50.0, 60.0)])
+def test_template_match_turns_the_tomogram_exactly(monkeypatch, wedge):
+    """Rotations 180 deg apart about an axis share one template FFT, with unchanged scores."""
+    from emcourse.sta import matching
+
+    rng = np.random.default_rng(0)
+    tomo = rng.standard_normal((24, 28, 32)).astype(np.float32)
+    tpl = sta.phantom_map(box=16, voxel_size=20.0)
+    turns = [np.eye(3), np.diag([1.0, -1, -1]), np.diag([-1.0, 1, -1]), np.diag([-1.0, -1, 1])]
+    angles = np.array([G @ R for R in sta.random_rotations(2, seed=3) for G in turns])
+    orbits = matching._flip_orbits(angles, matching._FLIPS)
+    assert [len(o) for o in orbits] == [4, 4]
+    shared, shared_best = sta.template_match(tomo, tpl, angles=angles, wedge=wedge)
+    monkeypatch.setattr(matching, "_FLIPS", ())
+    each, each_best = sta.template_match(tomo, tpl, angles=angles, wedge=wedge)
+    np.testing.assert_allclose(shared, each, atol=1e-6)
+    np.testing.assert_array_equal(shared_best, each_best)
+
+
 def test_find_peaks_and_precision_recall():
     s = np.zeros((20, 20, 20))
     truth = np.array([[5, 5, 5], [5, 5, 9], [15, 15, 15]])

@@ -40,6 +40,17 @@ def template_match(
     is not rotated), so the local standard deviation of the tomogram is
     computed once. The tomogram's FFT is computed once and reused.
 
+    Two shortcuts make each rotation cost less than a forward and an inverse
+    FFT of the tomogram, with the same scores: the forward FFT of the padded
+    template skips the planes and rows that are all zero, and when ``R`` and
+    its turns by 180 degrees about x, y or z are all in ``angles`` (as in
+    every set of :func:`angular_sampling`), the template is rotated and
+    transformed once for the four: a turned template correlated with the
+    tomogram is the template correlated with the turned tomogram (an exact
+    permutation of voxels), turned back. For this the outermost plane of an
+    even box (index 0, which has no mirror image about the centre voxel) is
+    left out of the template and the mask.
+
     Parameters
     ----------
     tomogram : ndarray (z, y, x)
@@ -94,6 +105,10 @@ def template_match(
         template = lowpass(template, lowpass_A, voxel_size=voxel_size)
     shape = tomogram.shape
     idx = _reflected_indices(bshape, shape)
+    # An even box has a plane (index 0) with no mirror image about the centre voxel: leave
+    # it empty, so the template and its 180 degree turns about the axes are exact images.
+    edge = tuple(slice(0, 1) if b % 2 == 0 else slice(0, 0) for b in bshape)
+    mask = _clear_edges(mask.copy(), edge)
 
     # local mean and standard deviation of the tomogram under the (symmetric) mask
     n_mask = float(mask.sum())
@@ -110,14 +125,25 @@ def template_match(
     del var
 
     wedge_small = None if wedge is None else wedge_mask(bshape, tilt_range=wedge)
-    buf = np.zeros(shape, np.float32)
-    scores = np.full(shape, -np.inf, np.float32)
-    best = np.zeros(shape, np.int32)
-    better = np.empty(shape, bool)
+    wedge_full = None if wedge is None else wedge_mask(bshape, tilt_range=wedge, rfft=False)
+    flips = [
+        (G, axes)
+        for G, axes in _FLIPS
+        if np.array_equal(mask, _turn(mask, axes, box=True))
+        and (wedge_full is None or np.array_equal(wedge_full, _turn(wedge_full, axes)))
+    ]
+    orbits = _flip_orbits(angles, flips)
+    fft = _PaddedFFT(bshape, shape)
+    Fs = {(): Ft}  # the tomogram's spectrum, and those of its 180 degree turns when used
+    scores = {(): np.full(shape, -np.inf, np.float32)}
+    best = {(): np.zeros(shape, np.int32)}
+    work = np.empty_like(Ft)
     chunk = 64
-    for start in range(0, len(angles), chunk):
+    for start in range(0, len(orbits), chunk):
+        group = orbits[start : start + chunk]
         # rotate, wedge-filter and normalise a batch of templates (batched small FFTs)
-        ts = np.stack([rotate_volume(template, R, order=1) for R in angles[start : start + chunk]])
+        ts = np.stack([rotate_volume(template, angles[orbit[0][0]], order=1) for orbit in group])
+        _clear_edges(ts, edge, batch=True)
         if wedge_small is not None:
             ts = sfft.irfftn(
                 sfft.rfftn(ts, axes=(1, 2, 3), workers=WORKERS) * wedge_small,
@@ -128,23 +154,134 @@ def template_match(
         ts *= mask
         ts -= mask * (ts.sum(axis=(1, 2, 3), keepdims=True) / n_mask)
         ts /= np.sqrt((ts * ts).sum(axis=(1, 2, 3), keepdims=True) / n_mask) * n_mask + 1e-30
-        for j, t in enumerate(ts):
-            i = start + j
-            _correlate_into(t, idx, buf, Ft, shape, scores, best, better, i)
-    scores /= std
-    return scores, best
+        for t, orbit in zip(ts, group, strict=True):
+            # correlation = convolution with the point-reflected template (centred on voxel 0)
+            F = fft.forward(t)
+            for index, axes in orbit:
+                # the template turned by 180 deg about an axis, correlated with the tomogram,
+                # is the template correlated with the tomogram turned the same way, turned back
+                if axes not in Fs:
+                    Fs[axes] = sfft.rfftn(_turn(tomogram, axes), workers=WORKERS)
+                    scores[axes] = np.full(shape, -np.inf, np.float32)
+                    best[axes] = np.zeros(shape, np.int32)
+                np.multiply(F, Fs[axes], out=work)
+                _keep_best(fft.inverse(work), scores[axes], best[axes], index)
+    out, out_best = scores.pop(()), best.pop(())
+    for axes, s in scores.items():
+        s, b = _turn(s, axes), _turn(best[axes], axes)
+        better = s > out
+        out_best[better] = b[better]
+        np.maximum(out, s, out=out)
+    out /= std
+    return out, out_best
 
 
-def _correlate_into(t, idx, buf, Ft, shape, scores, best, better, i):
-    """One rotation of template matching: correlate and keep the running maximum."""
-    # correlation = convolution with the point-reflected template, centred on voxel 0
-    buf[idx] = t
-    F = sfft.rfftn(buf, workers=WORKERS)
-    F *= Ft
-    cc = sfft.irfftn(F, s=shape, workers=WORKERS, overwrite_x=True)
-    np.greater(cc, scores, out=better)
-    np.copyto(best, i, where=better)
-    np.maximum(scores, cc, out=scores)
+# 180 degree turns about x, y and z (matrices on (x, y, z) vectors, RELION's convention) and
+# the array axes (z, y, x) each one reverses.
+_FLIPS = (
+    (np.diag([1.0, -1.0, -1.0]), (0, 1)),
+    (np.diag([-1.0, 1.0, -1.0]), (0, 2)),
+    (np.diag([-1.0, -1.0, 1.0]), (1, 2)),
+)
+
+
+def _turn(volume, axes, *, box=False):
+    """``volume(-r)`` along ``axes``, exactly (a permutation of voxels).
+
+    About voxel 0 of a periodic grid (a tomogram, a spectrum), or with
+    ``box=True`` about the centre voxel ``n // 2`` of a box (for an even ``n``,
+    plane 0 is its own image).
+    """
+    if not axes:
+        return volume
+    shift = [1 if not box or volume.shape[a] % 2 == 0 else 0 for a in axes]
+    return np.roll(np.flip(volume, axes), shift, axes)
+
+
+def _clear_edges(volume, edge, *, batch=False):
+    """Zero the planes ``edge[k]`` along each axis ``k`` (of each volume in a batch)."""
+    lead = (slice(None),) if batch else ()
+    for k, s in enumerate(edge):
+        volume[lead + (slice(None),) * k + (s,)] = 0
+    return volume
+
+
+def _flip_orbits(angles, flips):
+    """Group rotations ``R`` with the ones ``G @ R`` (``G`` a turn in ``flips``) also present.
+
+    Returns a list of orbits, each a list of ``(index into angles, axes of the turn)``,
+    the first with ``axes == ()``: the rotation whose template is actually computed.
+    """
+
+    def key(R):
+        return (np.round(R, 6) + 0.0).tobytes()
+
+    where = {}
+    for i, R in enumerate(angles):
+        where.setdefault(key(R), i)
+    done = np.zeros(len(angles), bool)
+    orbits = []
+    for i, R in enumerate(angles):
+        if done[i]:
+            continue
+        done[i] = True
+        orbit = [(i, ())]
+        for G, axes in flips:
+            j = where.get(key(G @ R))
+            if j is not None and not done[j]:
+                done[j] = True
+                orbit.append((j, axes))
+        orbits.append(orbit)
+    return orbits
+
+
+class _PaddedFFT:
+    """``rfftn`` of a small box placed point-reflected in a big zero array, without the zeros.
+
+    The box fills ``b`` of the ``n`` planes, rows and columns, so the real FFT
+    along x runs over ``b * b`` rows instead of ``n * n``, the FFT along y over
+    ``b`` planes instead of ``n``, and only the FFT along z over the whole
+    half-spectrum: about 45 % of the work of the full transform. The zero parts
+    of the work arrays are allocated once and never written.
+    """
+
+    def __init__(self, box_shape, shape):
+        self.shape = tuple(shape)
+        self.zi, self.yi, self.xi = (
+            (b // 2 - np.arange(b)) % n for b, n in zip(box_shape, shape, strict=True)
+        )
+        half = shape[2] // 2 + 1
+        self.rows = np.zeros((box_shape[0], box_shape[1], shape[2]), np.float32)
+        self.planes = np.zeros((box_shape[0], shape[1], half), np.complex64)
+        self.volume = np.zeros((shape[0], shape[1], half), np.complex64)
+
+    def forward(self, box: np.ndarray) -> np.ndarray:
+        self.rows[:, :, self.xi] = box
+        self.planes[:, self.yi, :] = sfft.rfft(self.rows, axis=2, workers=WORKERS)
+        self.volume[self.zi] = sfft.fft(self.planes, axis=1, workers=WORKERS)
+        return sfft.fft(self.volume, axis=0, workers=WORKERS)
+
+    def inverse(self, spectrum: np.ndarray) -> np.ndarray:
+        """The real volume of a half spectrum of the big shape (``spectrum`` is overwritten).
+
+        Complex transforms over z and y in place, then the real one over x: the
+        same result as :func:`scipy.fft.irfftn`, with one temporary array fewer.
+        """
+        half = sfft.ifftn(spectrum, axes=(0, 1), workers=WORKERS, overwrite_x=True)
+        return sfft.irfft(half, n=self.shape[2], axis=2, workers=WORKERS, overwrite_x=True)
+
+
+def _keep_best(cc, scores, best, index, slab_bytes=1 << 18):
+    """Running maximum of ``cc`` into ``scores`` and its rotation index into ``best``.
+
+    Done a slab of planes at a time, so the three passes over each slab stay
+    in the processor's cache.
+    """
+    step = max(1, slab_bytes // (cc[0].size * cc.itemsize))
+    for z in range(0, len(cc), step):
+        c, s = cc[z : z + step], scores[z : z + step]
+        np.copyto(best[z : z + step], index, where=c > s)
+        np.maximum(s, c, out=s)
 
 
 def find_peaks(scores, *, min_distance: float, threshold=None, n=None, exclude_border=0):
