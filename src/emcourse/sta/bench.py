@@ -181,7 +181,8 @@ def main() -> None:
     print(f"{'step':<18}{'time (s)':>10}{'FFT floor (s)':>15}{'ratio':>8}")
     print(
         f"{'template_match':<18}{r['tm_s']:>10.2f}{r['tm_floor_s']:>15.2f}{r['tm_ratio']:>8.2f}"
-        f"   {r['tm_rotations']} rotations, tomogram {r['tomogram_shape']}"
+        f"   {r['tm_rotations']} rotations ({r['tm_ms_per_rotation']:.1f} ms each), "
+        f"tomogram {r['tomogram_shape']}"
     )
     print(
         f"{'align':<18}{r['align_s']:>10.2f}{r['align_floor_s']:>15.2f}"
