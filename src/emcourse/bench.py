@@ -6,6 +6,7 @@ Usage::
     python -m emcourse.bench --repeat 3      # median of 3 runs
     python -m emcourse.bench --only 00-archives
     python -m emcourse.bench --concurrent 8   # then the heaviest lesson in 8 kernels at once
+    python -m emcourse.bench --peers DIR     # template matching on ../shared/peers's problem
 
 Each notebook runs in a fresh ``python3`` kernel of the current environment,
 offline (``EMCOURSE_OFFLINE=1``), with static viewers (``EMCOURSE_STATIC=1``)
@@ -19,9 +20,15 @@ learners on one hub server would): the wall time until all finish and the sum of
 their peak memories are reported, the numbers behind the hub sizing table of the
 instructor guide. Results go to
 ``_build/bench.json`` and ``_build/bench.md`` and the table is printed. When
-``emcourse.sta_bench`` exists, its ``measure()`` result is included too.
+``emcourse.sta.bench`` exists, its ``measure()`` result is included too.
 
 The exit status is 1 when a notebook fails or exceeds the budget.
+
+``--peers DIR`` runs only the course's side of the template-matching
+comparison with pyTME (the problem that ``make_data.py DIR`` writes; see
+:func:`emcourse.sta.bench.match_peers`): it reads ``tomogram.mrc``,
+``template.mrc`` and ``tomo_truth.npz`` and prints rotations, seconds, the
+FFT floor and the particles found (exit status 1 when one is missed).
 """
 
 from __future__ import annotations
@@ -212,13 +219,13 @@ def _judge(row: dict[str, Any]) -> str:
 
 def _sta_bench() -> dict[str, Any] | None:
     try:
-        spec = importlib.util.find_spec("emcourse.sta_bench")
+        spec = importlib.util.find_spec("emcourse.sta.bench")
     except (ImportError, ValueError):
         spec = None
     if spec is None:
         return None
     try:
-        return dict(importlib.import_module("emcourse.sta_bench").measure())
+        return dict(importlib.import_module("emcourse.sta.bench").measure())
     except Exception as exc:  # noqa: BLE001 - report, do not hide, a broken benchmark
         return {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -264,7 +271,7 @@ def markdown(report: dict[str, Any]) -> str:
     if sta is not None:
         lines += [
             "",
-            "STA kernels (`emcourse.sta_bench.measure()`):",
+            "STA kernels (`emcourse.sta.bench.measure()`):",
             "",
             "| key | value |",
             "|---|---|",
@@ -329,6 +336,21 @@ def bench(
     return report
 
 
+def peers(folder: Path) -> dict[str, Any]:
+    """Read the peer benchmark problem in ``folder``; run :func:`emcourse.sta.bench.match_peers`."""
+    import numpy as np
+
+    from emcourse.io import read_mrc
+    from emcourse.sta.bench import match_peers
+
+    folder = Path(folder)
+    with np.load(folder / "tomo_truth.npz") as truth:
+        positions = truth["positions"]
+    return match_peers(
+        read_mrc(folder / "tomogram.mrc").data, read_mrc(folder / "template.mrc").data, positions
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -347,7 +369,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="then run the lesson with the largest peak memory in N kernels at once",
     )
+    parser.add_argument(
+        "--peers", type=Path, default=None, help="only template matching on this peers problem"
+    )
     args = parser.parse_args(argv)
+    if args.peers is not None:
+        r = peers(args.peers)
+        print(
+            f"emcourse.sta.template_match: {r['rotations']} rotations, {r['seconds']:.1f} s "
+            f"({r['ms_per_rotation']:.1f} ms per rotation, FFT floor "
+            f"{r['floor_ms_per_rotation']:.1f} ms, ratio {r['ratio']:.2f}), "
+            f"found {r['found']}/{r['particles']}"
+        )
+        return 0 if r["found"] == r["particles"] else 1
     report = bench(
         args.root, repeat=args.repeat, only=args.only, out=args.out, concurrent=args.concurrent
     )
