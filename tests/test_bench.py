@@ -54,3 +54,15 @@ def test_markdown_reports_the_concurrency_run():
     report = {"repeat": 1, "machine": "m", "notebooks": [], "concurrency": conc}
     text = bench.markdown(report)
     assert "| 8 | 120.0 | 100.0 | 2,400 | 300 | yes |" in text
+
+
+def test_a_concurrent_run_whose_kernel_cannot_start_is_reported_not_raised(tmp_path, monkeypatch):
+    calls = []
+
+    def dies(path, *, timeout):
+        calls.append(path)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(bench, "run_notebook", dies)
+    run = bench._run_one(tmp_path / "x.ipynb", 0, timeout=1)
+    assert not run["ok"] and "Kernel died" in run["error"] and len(calls) == 2

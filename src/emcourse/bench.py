@@ -171,6 +171,32 @@ def run_notebook(path: Path, *, timeout: int = 600) -> dict[str, Any]:
     }
 
 
+def _run_one(path: Path, index: int, *, timeout: int) -> dict[str, Any]:
+    """One of the concurrent runs: started ``index`` x 0.2 s after the first, and
+    started again once if its kernel dies before it answers (two kernels started in
+    the same instant can pick the same free port); any failure becomes a failed run."""
+    time.sleep(0.2 * index)
+    for attempt in (1, 2):
+        try:
+            return run_notebook(path, timeout=timeout)
+        except RuntimeError as exc:
+            if attempt == 2 or "Kernel died" not in str(exc):
+                return _failed_run(exc)
+        except Exception as exc:  # noqa: BLE001 - reported as this run's error
+            return _failed_run(exc)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _failed_run(exc: BaseException) -> dict[str, Any]:
+    return {
+        "seconds": 0.0,
+        "peak_rss_bytes": None,
+        "downloaded_bytes": 0,
+        "ok": False,
+        "error": f"{type(exc).__name__}: {exc}"[:300],
+    }
+
+
 def run_concurrently(path: Path, *, kernels: int = 8, timeout: int = 900) -> dict[str, Any]:
     """Run one notebook in ``kernels`` fresh kernels at once; time them and sum their peaks.
 
@@ -186,7 +212,7 @@ def run_concurrently(path: Path, *, kernels: int = 8, timeout: int = 900) -> dic
 
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=kernels) as pool:
-        runs = list(pool.map(partial(run_notebook, timeout=timeout), [path] * kernels))
+        runs = list(pool.map(partial(_run_one, path, timeout=timeout), range(kernels)))
     wall = time.perf_counter() - start
     peaks = [r["peak_rss_bytes"] for r in runs]
     return {
