@@ -44,17 +44,7 @@ def _ids(paths: list[Path]) -> list[str]:
 LESSONS, SOLUTIONS, EXERCISES = (_notebooks(f) for f in ("notebooks", "solutions", "exercises"))
 
 # Lessons known to fail on the real files, with the reason (strict xfail: a fix must remove them).
-KNOWN_FAILING = {
-    "notebooks/10-subtomogram-averaging/01-tomograms-and-the-missing-wedge.ipynb": (
-        "issue 7: simulate_tomogram cannot place 60 copies of the real EMD-3197 map"
-    ),
-    "notebooks/10-subtomogram-averaging/02-finding-particles.ipynb": (
-        "issue 7: simulate_tomogram cannot place 60 copies of the real EMD-3197 map"
-    ),
-    "notebooks/10-subtomogram-averaging/03-aligning-and-averaging.ipynb": (
-        "issue 7: the Einstein-from-noise shape check fails on the real EMD-3197 map"
-    ),
-}
+KNOWN_FAILING: dict[str, str] = {}
 
 
 def _params(paths: list[Path]) -> list:
