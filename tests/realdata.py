@@ -22,6 +22,10 @@ from urllib.parse import urlsplit
 
 from conftest import CLOSED_PORT_URL, FIXTURES
 
+CHLAMY = (
+    "https://raw.githubusercontent.com/rdrighetto/ChlamyAnnotations/"
+    "427bac9096a5979a304a20c3ac844c764124c977/10.1126-science.ads8738"
+)
 # archive URL -> file under the fixtures folder (one line per dataset)
 REAL_FILES: dict[str, str] = {
     "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-3197/map/emd_3197.map.gz": (
@@ -33,6 +37,8 @@ REAL_FILES: dict[str, str] = {
     "https://ftp.ebi.ac.uk/empiar/world_availability/10164/data/mdoc-files/TS_01.mrc.mdoc": (
         "tilt-metadata/TS_01.mrc.mdoc"
     ),
+    f"{CHLAMY}/densities/atpase.mrc": "sta-chlamy-in-situ/atpase.mrc",
+    f"{CHLAMY}/densities/hsp60.mrc": "sta-chlamy-in-situ/hsp60.mrc",
 }
 
 # What data.load prints when it falls back (tests/test_real_pass.py checks this

@@ -178,3 +178,14 @@ def test_mirror_serves_the_fixtures_in_archive_layout(tmp_path):
         assert body == (FIXTURES / REAL_FILES[url]).read_bytes()
     finally:
         server.stop()
+
+
+def test_every_served_dataset_loads_as_real(real_mirror, data_env, monkeypatch):
+    """Each REAL_FILES entry passes the data layer's checks and opens as real data."""
+    from emcourse import data
+
+    monkeypatch.setenv("EMCOURSE_MIRROR", real_mirror.url)
+    for name in _served_name_urls():
+        loaded = data.load(name, standin=False)
+        source = loaded["source"] if isinstance(loaded, dict) else getattr(loaded, "source", None)
+        assert source is None or source.real, name
