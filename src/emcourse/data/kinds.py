@@ -118,7 +118,14 @@ def _standin_map(entry: dict, src: Source) -> Volume:
     shape = entry.get("shape") or [48, 48, 48]
     vs = float(entry.get("voxel_size") or 4.0)
     box = int(max(shape))
-    data = _simulate().phantom_map(box=box, voxel_size=vs, diameter=0.6 * box * vs)
+    data = _simulate().standin_map(
+        box=box,
+        voxel_size=vs,
+        value_range=tuple(entry.get("value_range", (0.0, 1.0))),
+        diameter=float(entry.get("standin_diameter", 0.6 * box * vs)),
+        form=entry.get("standin_form", "molecule"),
+        symmetry=int(entry.get("standin_symmetry", 1)),
+    )
     return Volume(data=data, voxel_size=vs, source=src)
 
 
