@@ -74,3 +74,19 @@ def test_real_star_files_differ_in_column_order():
         orders[name] = sorted(columns, key=columns.get)
     assert orders["atpase.star"] != orders["mitoribosome.star"]
     assert set(orders["atpase.star"]) == set(orders["mitoribosome.star"])
+
+
+def test_relion3_file_naming_tomograms_by_micrograph(tmp_path):
+    """RELION-3 subtomogram files name the tomogram rlnMicrographName, no optics block."""
+    path = tmp_path / "relion3.star"
+    path.write_text(
+        "data_\n\nloop_\n_rlnMicrographName #1\n_rlnAngleTilt #2\n_rlnCoordinateZ #3\n"
+        "_rlnCoordinateX #4\n_rlnCoordinateY #5\n_rlnAngleRot #6\n_rlnAnglePsi #7\n"
+        "tomo_01.mrc 90.0 30.0 10.0 20.0 5.0 -5.0\n"
+        "tomo_02.mrc 45.0 31.0 11.0 21.0 6.0 -6.0\n"
+    )
+    star = io.read_particles_star(path)
+    np.testing.assert_allclose(star["positions"], [[30, 20, 10], [31, 21, 11]])
+    np.testing.assert_allclose(star["eulers_deg"], [[5, 90, -5], [6, 45, -6]])
+    assert list(star["tomo_names"]) == ["tomo_01.mrc", "tomo_02.mrc"]
+    assert star["voxel_size"] is None
