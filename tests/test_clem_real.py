@@ -1,0 +1,49 @@
+"""The TRE prediction tested on real clicks: the COSEM landmarks (Heinrich et al. 2021).
+
+31 light-microscopy landmarks, each placed in the FIB-SEM by two people. The
+people's disagreement measures the EM part of the localisation error; the
+affine fit's FRE, with the degrees-of-freedom factor, the whole FLE. The
+prediction ``LOO^2 = FLE^2 (1 + 1/(N-1) + (r - c)^T S^-1 (r - c))`` (the
+left-out point's own error plus the TRE of a fit without it) is compared
+with the measured leave-one-out RMS. Tolerance 25 %: an RMS of 31 residuals
+has a relative standard error of about 1/sqrt(2N) = 13 % for Gaussian
+errors, so 25 % is two standard errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import fixture_file
+
+from emcourse import clem, io_clem
+
+
+@pytest.fixture(scope="module")
+def cosem():
+    return io_clem.read_cosem_landmarks(fixture_file("clem-cosem-landmarks/clem-landmarks.csv"))
+
+
+def test_raters_disagree_by_tens_of_nanometres(cosem):
+    fle_em = clem.fle_from_raters(cosem.raters["AW"], cosem.raters["JB"])
+    assert 15 < fle_em < 50  # rms difference / sqrt(2): one person's EM click error
+
+
+@pytest.mark.parametrize("rater", ["AW", "JB"])
+@pytest.mark.parametrize("kind", ["rigid", "similarity", "affine"])
+def test_predicted_loo_matches_measured_loo(cosem, rater, kind):
+    fixed = cosem.raters[rater]
+    m = clem.fit(cosem.moving, fixed, kind=kind)
+    fle = clem.fle_from_fre(clem.fre(m, cosem.moving, fixed), len(cosem), 3, kind)
+    pred = clem.loo_predicted(cosem.moving, fle, kind=kind)
+    loo = clem.leave_one_out(cosem.moving, fixed, kind=kind)
+    ratio = np.sqrt(np.mean(loo**2)) / np.sqrt(np.mean(pred**2))
+    assert abs(ratio - 1) < 0.25, ratio
+
+
+def test_total_fle_exceeds_the_em_click_error(cosem):
+    """The light-microscopy clicks add error: FLE from FRE > FLE from the raters."""
+    fixed = cosem.raters["AW"]
+    m = clem.fit(cosem.moving, fixed, kind="affine")
+    fle = clem.fle_from_fre(clem.fre(m, cosem.moving, fixed), len(cosem), 3, "affine")
+    assert fle > 1.5 * clem.fle_from_raters(cosem.raters["AW"], cosem.raters["JB"])
