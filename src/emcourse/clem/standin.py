@@ -21,9 +21,10 @@ from scipy import ndimage
 
 from emcourse.clem.transforms import apply, invert, make_transform, rotation_2d, rotation_3d
 from emcourse.clem.types import ImagePair, Landmarks
+from emcourse.clem.warp import warp
 from emcourse.volume import Source
 
-__all__ = ["standin_landmarks", "standin_pair", "true_transform"]
+__all__ = ["standin_landmarks", "standin_pair", "standin_registered_pair", "true_transform"]
 
 _NOTE = "synthetic stand-in made by emcourse.clem.standin (seeded; known transform)"
 
@@ -155,9 +156,10 @@ def standin_pair(
 
     ``truth`` holds ``matrix``, ``labels`` (EM mitochondria instance labels),
     ``mito_centres`` and ``lyso_centres`` (EM nm), ``landmarks`` (a
-    :class:`Landmarks` of ``n_beads`` fiducials clicked with 60 nm light and
-    15 nm EM error per axis) and ``targets`` (hidden EM-space points inside
-    the EM field, in light coordinates).
+    :class:`Landmarks` of up to ``n_beads`` fiducial beads, dark in the EM and
+    bright in both light channels, clicked with 60 nm light and 15 nm EM
+    error per axis; ``truth["beads_em"]`` their true EM positions) and
+    ``targets`` (hidden points inside the EM field, in light coordinates).
     """
     rng = np.random.default_rng(seed)
     h, w = em_shape
@@ -201,6 +203,16 @@ def standin_pair(
         jitter = rng.standard_normal(2) * label_offset / em_pixel
         fluor[1][_ellipse(em_shape, c + jitter, (rad, rad), 0.0) < 1] = 1.0
         lyso_centres.append(c * em_pixel)
+    # fiducial beads (100 nm radius): electron-dense in the EM, fluorescent in every channel
+    beads_em = []
+    for _ in range(n_beads):
+        c = _place(rng, em_shape, occupied, 100.0 / em_pixel + 4)
+        if c is not None:
+            beads_em.append(c * em_pixel)
+            disk = _ellipse(em_shape, c, (100.0 / em_pixel,) * 2, 0.0) < 1
+            em[disk] = 0.05
+            fluor[:, disk] = 1.5
+    beads_em = np.array(beads_em).reshape(-1, 2)
     em = em + 0.06 * rng.standard_normal(em_shape)
     em = np.clip(em, 0, 1).astype(np.float32)
 
@@ -221,12 +233,10 @@ def standin_pair(
         lam = 10.0 + photons * val.reshape(lm_shape)
         lm[ch] = rng.poisson(lam).astype(np.float32)
 
-    # fiducials (beads) clicked in both images, and hidden targets, inside the EM field
-    beads_em = rng.uniform(0.05, 0.95, (n_beads, 2)) * np.array(em_shape) * em_pixel
     beads_lm = apply(invert(m), beads_em)
     landmarks = Landmarks(
-        beads_lm + rng.standard_normal((n_beads, 2)) * 60.0,
-        beads_em + rng.standard_normal((n_beads, 2)) * 15.0,
+        beads_lm + rng.standard_normal(beads_lm.shape) * 60.0,
+        beads_em + rng.standard_normal(beads_em.shape) * 15.0,
         unit="nm",
         source=Source("emcourse-clem-pair", licence="CC0-1.0", real=False, note=_NOTE),
         truth={"matrix": m, "sigma_moving": np.full(2, 60.0), "sigma_fixed": np.full(2, 15.0)},
@@ -238,6 +248,7 @@ def standin_pair(
         "mito_centres": np.array(mito_centres),
         "lyso_centres": np.array(lyso_centres),
         "landmarks": landmarks,
+        "beads_em": beads_em,
         "targets": apply(invert(m), targets_em),
         "psf_sigma": psf_sigma,
     }
@@ -251,4 +262,35 @@ def standin_pair(
         unit="nm",
         source=src,
         truth=truth,
+    )
+
+
+def standin_registered_pair(*, seed: int = 0, shape=(954, 1280)) -> ImagePair:
+    """An EM image and one fluorescence channel already on the same grid (pixels).
+
+    Mimics the DeepCLEM example pair: 1280 x 954 pixels, no calibration, grey
+    values 0-255, the fluorescence sparse and dark elsewhere. Made from
+    :func:`standin_pair` (mitochondria channel warped onto the EM grid).
+    ``truth["matrix"]`` is the identity: the pair is registered.
+    """
+    pair = standin_pair(seed=seed, em_shape=shape, lm_shape=(300, 380), n_mito=70, n_lyso=30)
+    fm = warp(
+        pair.lm[0],
+        pair.truth["matrix"],
+        moving_pixel=pair.lm_pixel,
+        out_shape=shape,
+        out_pixel=pair.em_pixel,
+    )
+    fm = np.clip(fm - np.percentile(fm, 50), 0, None)
+    fm = (255 * fm / max(float(fm.max()), 1e-6)).astype(np.float32)
+    em = (255 * pair.em).astype(np.float32)
+    return ImagePair(
+        em=em,
+        lm=fm[None],
+        em_pixel=1.0,
+        lm_pixel=1.0,
+        channels=("mitochondria",),
+        unit="px",
+        source=pair.source,
+        truth={"matrix": np.eye(3), "registered": True},
     )

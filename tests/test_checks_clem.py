@@ -1,0 +1,68 @@
+"""The CLEM checks pass right answers, fail wrong ones, and name the slip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emcourse import checks, clem
+
+
+def _lstsq(moving, fixed):
+    a = np.hstack([moving, np.ones((len(moving), 1))])
+    x, *_ = np.linalg.lstsq(a, fixed, rcond=None)
+    return np.vstack([x.T, np.eye(len(x))[-1]])
+
+
+def _quiet(fn, *args):
+    return fn(*args) if args else fn
+
+
+def test_landmark_fit_passes_least_squares(capsys):
+    assert checks.clem_landmark_fit(_lstsq).passed
+
+
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (lambda m, f: _lstsq(m, f).T, "transposed"),
+        (lambda m, f: _lstsq(f, m), "wrong way"),
+        (lambda m, f: clem.matrix_xyz(_lstsq(m, f)), "x and y"),
+        (lambda m, f: np.eye(4), "least-squares fit reaches"),
+    ],
+)
+def test_landmark_fit_names_the_slip(wrong, words, capsys):
+    r = checks.clem_landmark_fit(wrong)
+    assert not r.passed
+    assert words in r.hint or words in r.message
+
+
+def test_landmark_fit_stub_is_not_done(capsys):
+    def stub(m, f):
+        raise NotImplementedError("fit it")
+
+    assert checks.clem_landmark_fit(stub).status == "not done"
+
+
+def test_pixel_transform(capsys):
+    def right(lm_px, em_px, lp, ep):
+        return _lstsq(lm_px * lp, em_px * ep)
+
+    def in_pixels(lm_px, em_px, lp, ep):
+        return _lstsq(lm_px, em_px)
+
+    assert checks.clem_pixel_transform(right).passed
+    r = checks.clem_pixel_transform(in_pixels)
+    assert not r.passed and "pixels" in r.hint
+
+
+def test_tre_affine_check(capsys):
+    assert checks.clem_tre_affine(clem.tre_affine).passed
+    r = checks.clem_tre_affine(clem.tre_rigid)
+    assert not r.passed and "rigid" in r.hint
+
+
+def test_fle_from_fre_check(capsys):
+    assert checks.clem_fle_from_fre(lambda f, n, k: clem.fle_from_fre(f, n, 3, k)).passed
+    r = checks.clem_fle_from_fre(lambda f, n, k: f)
+    assert not r.passed and "absorbs" in r.hint
