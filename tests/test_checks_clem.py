@@ -66,3 +66,27 @@ def test_fle_from_fre_check(capsys):
     assert checks.clem_fle_from_fre(lambda f, n, k: clem.fle_from_fre(f, n, 3, k)).passed
     r = checks.clem_fle_from_fre(lambda f, n, k: f)
     assert not r.passed and "absorbs" in r.hint
+
+
+def test_binned_centre_check(capsys):
+    assert checks.clem_binned_centre(lambda i, f, p: (f * i + (f - 1) / 2) * p).passed
+    r = checks.clem_binned_centre(lambda i, f, p: f * i * p)
+    assert not r.passed and "corner" in r.hint
+
+
+def test_fwhm_check(capsys):
+    assert checks.clem_fwhm(clem.fwhm).passed
+    r = checks.clem_fwhm(lambda p, px: clem.fwhm(p, 1.0))
+    assert not r.passed and "pixels" in r.hint
+
+
+def test_resample_check(capsys):
+    def right(lm, lp, m, shape, ep):
+        return clem.warp(lm, m, moving_pixel=lp, out_shape=shape, out_pixel=ep)
+
+    def forward(lm, lp, m, shape, ep):
+        return clem.warp(lm, np.linalg.inv(m), moving_pixel=lp, out_shape=shape, out_pixel=ep)
+
+    assert checks.clem_resample(right).passed
+    r = checks.clem_resample(forward)
+    assert not r.passed and "inverse" in r.hint

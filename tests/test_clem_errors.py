@@ -141,3 +141,15 @@ def test_errors_name_the_problem():
         clem.fit(np.zeros((4, 3)), np.zeros((4, 3)), kind="projective")
     with pytest.raises(ValueError, match="at least 4"):
         clem.fit(np.zeros((3, 3)), np.zeros((3, 3)), kind="affine")
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["transforms", "errors", "robust", "intensity", "warp", "standin"],
+)
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"emcourse.clem.{module}")
+    assert doctest.testmod(mod, optionflags=doctest.ELLIPSIS).failed == 0

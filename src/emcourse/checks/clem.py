@@ -24,10 +24,13 @@ from emcourse.checks._core import (
 )
 
 __all__ = [
+    "clem_binned_centre",
     "clem_fle_from_fre",
+    "clem_fwhm",
     "clem_landmark_fit",
     "clem_loo_on_landmarks",
     "clem_pixel_transform",
+    "clem_resample",
     "clem_tre_affine",
     "transform_feedback",
 ]
@@ -357,3 +360,133 @@ def clem_loo_on_landmarks(fit_fn: Callable, tre_fn: Callable, fle_fn: Callable, 
     if not ok_ref:
         msg += " Your numbers differ from the course's by more than 1 %: check each function."
     return show(CheckResult(ok, name, value=meas / pred, tolerance=0.25, hint=hint, message=msg))
+
+
+# ------------------------------------------------------------------ sheet 30-01
+
+
+def clem_binned_centre(fn: Callable) -> CheckResult:
+    """Check ``fn(index, factor, pixel) -> position``: the centre of binned pixel ``index``.
+
+    ``pixel`` is the size of the original (fine) pixels; pixel ``i`` of the
+    fine image is centred at ``i * pixel``. Binned pixel ``j`` averages fine
+    pixels ``factor * j`` to ``factor * j + factor - 1``.
+    """
+    cases = [(0, 5, 20.0), (3, 5, 20.0), (7, 2, 35.0), (10, 4, 8.0)]
+    expected = tuple((f * i + (f - 1) / 2) * p for i, f, p in cases)
+    diagnoses = [
+        (
+            tuple(f * i * p for i, f, p in cases),
+            "that is the binned pixel's first fine pixel (its "
+            "corner), not its centre: the centre is (factor - 1) / 2 fine pixels further.",
+        ),
+        (
+            tuple((f * i + f / 2) * p for i, f, p in cases),
+            "half a binned pixel past the first fine "
+            "pixel's centre overshoots by half a fine pixel: the block spans fine centres "
+            "factor * j ... factor * j + factor - 1.",
+        ),
+    ]
+
+    def call_all(_):
+        return tuple(float(fn(i, f, p)) for i, f, p in cases)
+
+    return check_function(
+        call_all,
+        None,
+        name="binned pixel centre",
+        expected=expected,
+        rtol=1e-6,
+        units="nm",
+        what="positions",
+        diagnoses=diagnoses,
+        hint="average the centres of the fine pixels in the block.",
+    )
+
+
+def clem_resample(fn: Callable) -> CheckResult:
+    """Check ``fn(lm, lm_pixel, matrix, em_shape, em_pixel) -> image``: light onto the EM grid.
+
+    Compared with :func:`emcourse.clem.warp` (linear interpolation) on a stand-in
+    pair: passes when the RMS difference is below 2 % of the image's range.
+    """
+    from emcourse import clem
+
+    name = "light image resampled onto the EM grid"
+    hint = (
+        "for every EM pixel centre y = index * em_pixel, find the light position "
+        "u = inv(matrix) @ y and sample the light image at u / lm_pixel "
+        "(scipy.ndimage.map_coordinates, order=1)."
+    )
+    pair = clem.standin_pair(seed=51, em_shape=(96, 112), lm_shape=(32, 36), n_mito=5, n_lyso=2)
+    m = pair.truth["matrix"]
+    lm = pair.lm[0]
+    args = (lm.copy(), pair.lm_pixel, m.copy(), pair.em.shape, pair.em_pixel)
+    expected = clem.warp(
+        lm, m, moving_pixel=pair.lm_pixel, out_shape=pair.em.shape, out_pixel=pair.em_pixel
+    )
+    span = float(lm.max() - lm.min())
+    kw = {"moving_pixel": pair.lm_pixel, "out_shape": pair.em.shape, "out_pixel": pair.em_pixel}
+    diagnoses = [
+        (
+            clem.warp(lm, np.linalg.inv(m), **kw),
+            SLIPS["inverse"] + " To pull values onto the EM "
+            "grid you need the inverse: EM position -> light position.",
+        ),
+        (
+            clem.warp(
+                lm, m, moving_pixel=pair.em_pixel, out_shape=pair.em.shape, out_pixel=pair.em_pixel
+            ),
+            "the light pixel size is missing: divide the light "
+            "position in nm by lm_pixel to get its pixel index.",
+        ),
+    ]
+    return check_function(
+        fn,
+        *args,
+        name=name,
+        expected=expected,
+        atol=0.02 * span,
+        rtol=0,
+        what="resampled image",
+        diagnoses=diagnoses,
+        hint=hint,
+    )
+
+
+def clem_fwhm(fn: Callable) -> CheckResult:
+    """Check ``fn(profile, pixel) -> fwhm``: full width at half maximum of a 1D peak, in nm."""
+    rng = np.random.default_rng(61)
+    cases, expected = [], []
+    for sigma, pixel, base in ((100.0, 20.0, 5.0), (130.0, 35.0, 0.0), (250.0, 50.0, 20.0)):
+        x = np.arange(64) * pixel
+        prof = base + 100 * np.exp(-((x - 31.3 * pixel) ** 2) / (2 * sigma**2))
+        prof = prof + rng.normal(0, 0.3, prof.shape)
+        cases.append((prof, pixel))
+        expected.append(2 * np.sqrt(2 * np.log(2)) * sigma)
+    diagnoses = [
+        (
+            tuple(e / 2.3548 for e in expected),
+            "that is the standard deviation; FWHM = 2.355 sigma.",
+        ),
+        (
+            tuple(e / p for e, (_, p) in zip(expected, cases, strict=True)),
+            "your width is in pixels: multiply by the pixel size.",
+        ),
+    ]
+
+    def call_all(_):
+        return tuple(float(fn(p.copy(), px)) for p, px in cases)
+
+    return check_function(
+        call_all,
+        None,
+        name="FWHM of a blurred bead",
+        expected=tuple(expected),
+        rtol=0.08,
+        units="nm",
+        what="widths",
+        diagnoses=diagnoses,
+        hint="subtract the background (the minimum), find where the profile "
+        "crosses half its maximum on each side (np.interp between samples).",
+    )

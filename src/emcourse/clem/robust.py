@@ -28,7 +28,7 @@ def ransac_trials(outlier_fraction: float, sample_size: int, failure: float = 1e
     Examples
     --------
     >>> ransac_trials(0.2, 4, failure=1e-6)
-    29
+    27
     """
     good = (1 - outlier_fraction) ** sample_size
     return int(np.ceil(np.log(failure) / np.log(1 - good)))

@@ -55,7 +55,7 @@ def dof(kind: str, k: int) -> int:
     Examples
     --------
     >>> dof("rigid", 3), dof("similarity", 2), dof("affine", 3)
-    (6, 5, 12)
+    (6, 4, 12)
     """
     rot = k * (k - 1) // 2
     return {
