@@ -90,3 +90,54 @@ def test_resample_check(capsys):
     assert checks.clem_resample(right).passed
     r = checks.clem_resample(forward)
     assert not r.passed and "inverse" in r.hint
+
+
+def _to_xyz_um(m):
+    x = clem.matrix_xyz(m)
+    x[:3, 3] /= 1000
+    return x
+
+
+def test_ellipse_axes_check(capsys):
+    assert checks.clem_ellipse_axes(lambda c, p: clem.ellipse(c, confidence=p)["semi_axes"]).passed
+    r = checks.clem_ellipse_axes(lambda c, p: tuple(np.sqrt(np.linalg.eigvalsh(c))[::-1]))
+    assert not r.passed and "chi-square" in r.hint
+
+
+def test_matrix_for_xyz_tool_check(capsys):
+    assert checks.clem_matrix_for_xyz_tool(_to_xyz_um).passed
+    r = checks.clem_matrix_for_xyz_tool(clem.matrix_xyz)
+    assert not r.passed and "still in nm" in r.hint
+
+    def no_reorder(m):
+        y = m.copy()
+        y[:3, 3] /= 1000
+        return y
+
+    r = checks.clem_matrix_for_xyz_tool(no_reorder)
+    assert not r.passed and "(z, y, x) order" in r.hint
+
+
+def test_bigwarp_row_check(capsys):
+    def row(name, mov, fix):
+        vals = [*mov[::-1] / 1000, *fix[::-1] / 1000]
+        return ",".join(f'"{v}"' for v in [name, "true", *vals])
+
+    def row_nm(name, mov, fix):
+        vals = [*mov[::-1], *fix[::-1]]
+        return ",".join(f'"{v}"' for v in [name, "true", *vals])
+
+    assert checks.clem_bigwarp_row(row).passed
+    r = checks.clem_bigwarp_row(row_nm)
+    assert not r.passed and "nm" in r.message
+
+
+def test_ransac_check(capsys):
+    def right(m, f, thr):
+        return clem.ransac(m, f, kind="affine", threshold=thr, n_trials=100)
+
+    def plain(m, f, thr):
+        return clem.fit(m, f), np.ones(len(m), bool)
+
+    assert checks.clem_ransac(right).passed
+    assert not checks.clem_ransac(plain).passed

@@ -130,3 +130,34 @@ def test_standin_pair_matches_its_truth():
     )
     mito = pair.truth["labels"] > 0
     assert w[mito].mean() > 3 * w[~mito].mean()
+
+
+def test_target_ellipses_cover_the_true_structure():
+    """95 % ellipses (fit TRE + target localisation and linkage error) pooled over 6 stand-ins."""
+    from scipy.spatial import cKDTree
+
+    inside = []
+    for seed in range(6):
+        pair = clem.standin_pair(seed=seed)
+        lmk = pair.truth["landmarks"]
+        m = clem.fit(lmk.moving, lmk.fixed)
+        fle = clem.fle_from_fre(clem.fre(m, lmk.moving, lmk.fixed), len(lmk), 2, "affine")
+        lyso, mito = pair.lm[1], pair.lm[0]
+        spots = clem.spot_centres(
+            lyso,
+            pixel=pair.lm_pixel,
+            threshold=np.median(lyso) + 0.3 * (lyso.max() - np.median(lyso)),
+        )
+        idx = np.round(spots / pair.lm_pixel).astype(int)
+        bead = mito[idx[:, 0], idx[:, 1]] > np.median(mito) + 0.3 * (mito.max() - np.median(mito))
+        t = spots[~bead]
+        cov = clem.target_covariance(
+            lmk.moving, lmk.fixed, t, kind="affine", fle=fle, target_sd=np.hypot(15.0, 40.0)
+        )
+        em = clem.apply(m, t)
+        _, j = cKDTree(pair.truth["lyso_centres"]).query(em)
+        r = em - pair.truth["lyso_centres"][j]
+        m2 = np.einsum("ij,ijk,ik->i", r, np.linalg.inv(cov), r)
+        inside.extend(m2 <= clem.ellipse(cov[0], confidence=0.95)["scale"] ** 2)
+    assert len(inside) > 60
+    assert 0.85 <= np.mean(inside) <= 1.0, np.mean(inside)

@@ -89,12 +89,15 @@ def transform_feedback(
     unit: str = "nm",
     hint: str = "",
     pixel_fix=None,
+    fixes=(),
     show_result: bool = True,
 ) -> CheckResult:
     """Score a learner's matrix by RMS TRE on hidden targets and name a known slip.
 
     Passes when the TRE is at most ``max(rel * reference_tre, reference_tre +
     slack)``. The matrix must be ``(K+1, K+1)`` with finite numbers.
+    ``fixes`` is a sequence of ``(function, hint)``: when ``function(matrix)``
+    would pass, ``hint`` is given (tried before the standard slips).
     """
     k = np.shape(targets)[1]
     like = np.eye(k + 1)
@@ -115,9 +118,11 @@ def transform_feedback(
             )
         else:
             slip_hint = hint
-            for slip, fixed in _variants(m, pixel_fix).items():
+            candidates = [(fix(m), text) for fix, text in fixes]
+            candidates += [(v, SLIPS[s.split(" ")[0]]) for s, v in _variants(m, pixel_fix).items()]
+            for fixed, text in candidates:
                 if _tre(fixed, truth, targets) <= tol:
-                    slip_hint = SLIPS[slip.split(" ")[0]]
+                    slip_hint = text
                     break
             problem = CheckResult(
                 False,

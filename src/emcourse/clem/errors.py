@@ -34,6 +34,7 @@ from emcourse.clem.transforms import _pair, _points, apply, dof, fit
 
 __all__ = [
     "compare_with_monte_carlo",
+    "target_covariance",
     "expected_fre",
     "fle_from_fre",
     "fle_from_raters",
@@ -367,3 +368,26 @@ def compare_with_monte_carlo(
         "fre": mc["fre"],
         "fre_expected": expected_fre(mc["fle"], len(p), k, kind),
     }
+
+
+def target_covariance(
+    moving, fixed, targets, *, kind: str, fle: float, target_sd: float = 0.0
+) -> np.ndarray:
+    """Covariance (fixed-space units^2) of where a light target lands in the EM.
+
+    Two independent parts: the fit's error at the target (:func:`tre_covariance`
+    with an isotropic ``fle`` shared by the two point sets) and the target's own
+    position error in the light image, ``target_sd`` per axis (its
+    localisation precision, plus any offset between the stain and the
+    structure it marks), carried into EM space by the fitted linear part.
+
+    Returns
+    -------
+    (m, K, K) ndarray
+    """
+    p, q = _pair(moving, fixed)
+    k = p.shape[1]
+    per_axis = fle / np.sqrt(2 * k)  # FLE^2 = K (s_m^2 + s_f^2) with s_m = s_f
+    cov = tre_covariance(p, q, targets, kind=kind, cov_moving=per_axis, cov_fixed=per_axis)
+    a = fit(p, q, kind=kind)[:k, :k]
+    return cov + target_sd**2 * (a @ a.T)[None]

@@ -13,7 +13,7 @@ from scipy.spatial import cKDTree
 
 from emcourse.clem.transforms import _pair, _points, apply, fit, make_transform, rotation_2d
 
-__all__ = ["coarse_cpd", "cpd", "icp", "object_centres", "ransac", "ransac_trials"]
+__all__ = ["coarse_cpd", "cpd", "icp", "object_centres", "ransac", "ransac_trials", "spot_centres"]
 
 
 def _minimal(kind: str, k: int) -> int:
@@ -240,3 +240,24 @@ def coarse_cpd(moving, fixed, *, step_deg: float = 30.0, kind: str = "similarity
         if d < best_d:
             best, best_d = m, d
     return best
+
+
+def spot_centres(image, *, pixel: float = 1.0, threshold: float, radius: int = 3) -> np.ndarray:
+    """Sub-pixel centres of bright spots: local maxima above ``threshold``, refined by centroid.
+
+    Each maximum is refined by the background-subtracted intensity-weighted
+    centroid of the ``(2 radius + 1)^2`` window around it (background: the
+    image's median). Returns ``(n, 2)`` positions in physical units, (y, x).
+    """
+    img = np.asarray(image, dtype=np.float64)
+    size = 2 * radius + 1
+    peaks = (img == ndimage.maximum_filter(img, size=size)) & (img > threshold)
+    bg = float(np.median(img))
+    out = []
+    for y, x in np.argwhere(peaks):
+        if not (radius <= y < img.shape[0] - radius and radius <= x < img.shape[1] - radius):
+            continue
+        win = np.clip(img[y - radius : y + radius + 1, x - radius : x + radius + 1] - bg, 0, None)
+        yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+        out.append((y + (yy * win).sum() / win.sum(), x + (xx * win).sum() / win.sum()))
+    return np.array(out).reshape(-1, 2) * pixel
