@@ -141,3 +141,17 @@ def test_ransac_check(capsys):
 
     assert checks.clem_ransac(right).passed
     assert not checks.clem_ransac(plain).passed
+
+
+def test_ransac_trials_check(capsys):
+    assert checks.clem_ransac_trials(lambda o, s, f: clem.ransac_trials(o, s, failure=f)).passed
+    r = checks.clem_ransac_trials(lambda o, s, f: np.log(f) / np.log(1 - (1 - o) ** s))
+    assert not r.passed and "round up" in r.hint
+
+
+def test_mutual_information_check(capsys):
+    assert checks.clem_mutual_information(lambda a, b, n: clem.mutual_information(a, b, bins=n))
+    r = checks.clem_mutual_information(
+        lambda a, b, n: clem.mutual_information(a, b, bins=n) / np.log(2)
+    )
+    assert not r.passed and "bits" in r.hint

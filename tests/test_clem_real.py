@@ -47,3 +47,29 @@ def test_total_fle_exceeds_the_em_click_error(cosem):
     m = clem.fit(cosem.moving, fixed, kind="affine")
     fle = clem.fle_from_fre(clem.fre(m, cosem.moving, fixed), len(cosem), 3, "affine")
     assert fle > 1.5 * clem.fle_from_raters(cosem.raters["AW"], cosem.raters["JB"])
+
+
+def _png(rel):
+    from PIL import Image
+
+    return np.asarray(Image.open(fixture_file(rel)).convert("L"), dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    ("angle", "scale", "shift"), [(4.0, 1.03, (12.0, -15.0)), (-3.0, 0.98, (-20.0, 10.0))]
+)
+def test_mutual_information_undoes_a_known_transform_on_the_real_pair(angle, scale, shift):
+    """DeepCLEM s6: a transform we apply to the fluorescence is recovered to <= 8 px (2 binned
+    pixels at the finest level, bin 4) from a start about 35 px off."""
+    em = _png("clem-deepclem/registered_pairs/EM/s6_ds.png")
+    fm = _png("clem-deepclem/registered_pairs/FM/s6_ds.png")
+    c = (np.array(em.shape) - 1) / 2
+    known = clem.make_transform(linear=scale * clem.rotation_2d(angle))
+    known[:2, 2] = c - known[:2, :2] @ c + shift
+    moved = clem.warp(fm, clem.invert(known), moving_pixel=1.0, out_shape=fm.shape, out_pixel=1.0)
+    grid = np.stack(np.meshgrid(np.linspace(100, 854, 8), np.linspace(100, 1180, 8)), -1)
+    grid = grid.reshape(-1, 2)
+    start = np.sqrt(np.mean(clem.target_errors(np.eye(3), known, grid) ** 2))
+    m, _ = clem.register_mi_pyramid(em, moved, levels=(8, 4))
+    tre = np.sqrt(np.mean(clem.target_errors(m, known, grid) ** 2))
+    assert start > 25 and tre <= 8.0, (start, tre)

@@ -13,6 +13,7 @@ import numpy as np
 from emcourse.viewers import _close, _new_figure, static_mode
 
 __all__ = [
+    "clouds_figure",
     "landmark_picker",
     "landmarks_figure",
     "overlay_figure",
@@ -293,3 +294,22 @@ def landmark_picker(pair, *, channel: int = 0, start=None):
     box = w.VBox([w.HBox([w.VBox([ly, lx]), w.VBox([ey, ex]), add]), out, table])
     box.pairs = pairs
     return box
+
+
+def clouds_figure(fixed, moving_sets, *, titles, unit_scale: float = 1e-3, title: str = ""):
+    """Fixed points (circles) with one or more mapped moving point sets (crosses), 2D (y, x)."""
+    fig = _new_figure(_WIDTH, _WIDTH / len(moving_sets) * 0.9 + 0.4)
+    axes = np.atleast_1d(fig.subplots(1, len(moving_sets)))
+    f = np.asarray(fixed) * unit_scale
+    for ax, pts, name in zip(axes, moving_sets, titles, strict=True):
+        p = np.asarray(pts) * unit_scale
+        ax.plot(f[:, 1], f[:, 0], "o", mfc="none", mec="k", ms=6, label="EM objects")
+        ax.plot(p[:, 1], p[:, 0], "x", color="C3", ms=5, label="light objects, mapped")
+        ax.set(xlabel="x (µm)", ylabel="y (µm)", aspect="equal", title=name)
+        ax.invert_yaxis()
+        ax.title.set_fontsize(9)
+    axes[0].legend(fontsize=7, loc="lower left")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    _close(fig)
+    return fig

@@ -18,7 +18,9 @@ __all__ = [
     "clem_bigwarp_row",
     "clem_ellipse_axes",
     "clem_matrix_for_xyz_tool",
+    "clem_mutual_information",
     "clem_ransac",
+    "clem_ransac_trials",
 ]
 
 
@@ -217,4 +219,75 @@ def clem_ransac(fn: Callable) -> CheckResult:
             "your RANSAC finds the true pairs and fits as well as "
             "least squares on them, on two hidden sets.",
         )
+    )
+
+
+def clem_ransac_trials(fn: Callable) -> CheckResult:
+    """Check ``fn(outlier_fraction, sample_size, failure) -> int``: RANSAC trials needed."""
+    from emcourse import clem
+
+    cases = [(0.2, 4, 1e-6), (0.5, 3, 1e-3), (0.3, 2, 1e-9)]
+    expected = tuple(float(clem.ransac_trials(o, s, failure=f)) for o, s, f in cases)
+    diagnoses = [
+        (
+            tuple(np.log(f) / np.log(1 - (1 - o) ** s) for o, s, f in cases),
+            "round up: a fraction of a trial cannot be run (np.ceil).",
+        ),
+        (
+            tuple(float(np.ceil(np.log(f) / np.log(1 - (1 - o)))) for o, s, f in cases),
+            "every point of a sample must be an inlier: the chance is "
+            "(1 - outliers) ** sample_size.",
+        ),
+    ]
+
+    def call_all(_):
+        return tuple(float(fn(o, s, f)) for o, s, f in cases)
+
+    return check_function(
+        call_all,
+        None,
+        name="RANSAC trials",
+        expected=expected,
+        rtol=0,
+        atol=0.5,
+        what="numbers of trials",
+        diagnoses=diagnoses,
+        hint="all-inlier sample: w = (1 - e)^s; all n trials fail: (1 - w)^n; "
+        "solve (1 - w)^n <= failure for n.",
+    )
+
+
+def clem_mutual_information(fn: Callable) -> CheckResult:
+    """Check ``fn(a, b, bins) -> float``: mutual information (nats) from a joint histogram."""
+    from emcourse import clem
+
+    rng = np.random.default_rng(91)
+    a = rng.normal(size=(60, 70))
+    cases = [
+        (a, -a + 0.3 * rng.normal(size=a.shape), 32),
+        (a, rng.normal(size=a.shape), 16),
+        (a, np.abs(a), 24),
+    ]
+    expected = tuple(clem.mutual_information(x, y, bins=b) for x, y, b in cases)
+    diagnoses = [
+        (
+            tuple(v / np.log(2) for v in expected),
+            "your values are in bits (log2); use the natural logarithm (nats), as the course does.",
+        ),
+    ]
+
+    def call_all(_):
+        return tuple(float(fn(x.copy(), y.copy(), b)) for x, y, b in cases)
+
+    return check_function(
+        call_all,
+        None,
+        name="mutual information",
+        expected=expected,
+        rtol=1e-6,
+        atol=1e-9,
+        what="values",
+        diagnoses=diagnoses,
+        hint="np.histogram2d gives counts; divide by their sum for p(a, b); "
+        "sum p log(p / (p(a) p(b))) over non-empty bins.",
     )

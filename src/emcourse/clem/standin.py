@@ -120,6 +120,19 @@ def _ellipse(shape, centre, axes, angle):
     return u**2 + v**2
 
 
+def _local(shape, centre, axes, angle):
+    """``(slices, r2)``: the ellipse's squared radius on the bounding box only (r2 < 1 inside)."""
+    half = max(axes) + 2
+    y0, x0 = (max(int(np.floor(centre[i] - half)), 0) for i in range(2))
+    y1, x1 = (min(int(np.ceil(centre[i] + half)) + 1, shape[i]) for i in range(2))
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    c, s = np.cos(angle), np.sin(angle)
+    dy, dx = yy - centre[0], xx - centre[1]
+    u = (c * dx + s * dy) / axes[1]
+    v = (-s * dx + c * dy) / axes[0]
+    return (slice(y0, y1), slice(x0, x1)), u**2 + v**2
+
+
 def _place(rng, shape, occupied, size_px, tries=200):
     for _ in range(tries):
         c = rng.uniform(size_px, np.array(shape) - size_px)
@@ -180,28 +193,32 @@ def standin_pair(
         if c is None:
             continue
         angle = rng.uniform(0, np.pi)
-        r2 = _ellipse(em_shape, c, (width / 2, length / 2), angle)
+        sl, r2 = _local(em_shape, c, (width / 2, length / 2), angle)
         inside = r2 < 1
-        labels[inside] = i + 1
+        labels[sl][inside] = i + 1
         jitter = rng.standard_normal(2) * label_offset / em_pixel
-        fluor[0][_ellipse(em_shape, c + jitter, (width / 2, length / 2), angle) < 1] = 1.0
+        sl_f, r2_f = _local(em_shape, c + jitter, (width / 2, length / 2), angle)
+        fluor[0][sl_f][r2_f < 1] = 1.0
         ring = inside & (r2 > (1 - 2.5 / (width / 2)) ** 2)
         yy, xx = np.nonzero(inside)
+        yy, xx = yy + sl[0].start, xx + sl[1].start
         cristae = 0.5 + 0.5 * np.cos(
             2 * np.pi * ((xx - c[1]) * np.cos(angle) + (yy - c[0]) * np.sin(angle)) / 5.0
         )
         em[yy, xx] = 0.40 - 0.12 * cristae
-        em[ring] = 0.22
+        em[sl][ring] = 0.22
         mito_centres.append(c * em_pixel)
     for _ in range(n_lyso):
         rad = rng.uniform(120, 220) / em_pixel
         c = _place(rng, em_shape, occupied, rad + 3)
         if c is None:
             continue
-        disk = _ellipse(em_shape, c, (rad, rad), 0.0) < 1
-        em[disk] = 0.18 + 0.05 * rng.standard_normal(int(disk.sum()))
+        sl, r2 = _local(em_shape, c, (rad, rad), 0.0)
+        disk = r2 < 1
+        em[sl][disk] = 0.18 + 0.05 * rng.standard_normal(int(disk.sum()))
         jitter = rng.standard_normal(2) * label_offset / em_pixel
-        fluor[1][_ellipse(em_shape, c + jitter, (rad, rad), 0.0) < 1] = 1.0
+        sl_f, r2_f = _local(em_shape, c + jitter, (rad, rad), 0.0)
+        fluor[1][sl_f][r2_f < 1] = 1.0
         lyso_centres.append(c * em_pixel)
     # fiducial beads (100 nm radius): electron-dense in the EM, fluorescent in every channel
     beads_em = []
@@ -209,9 +226,9 @@ def standin_pair(
         c = _place(rng, em_shape, occupied, 100.0 / em_pixel + 4)
         if c is not None:
             beads_em.append(c * em_pixel)
-            disk = _ellipse(em_shape, c, (100.0 / em_pixel,) * 2, 0.0) < 1
-            em[disk] = 0.05
-            fluor[:, disk] = 1.5
+            sl, r2 = _local(em_shape, c, (100.0 / em_pixel,) * 2, 0.0)
+            em[sl][r2 < 1] = 0.05
+            fluor[(slice(None), *sl)][:, r2 < 1] = 1.5
     beads_em = np.array(beads_em).reshape(-1, 2)
     em = em + 0.06 * rng.standard_normal(em_shape)
     em = np.clip(em, 0, 1).astype(np.float32)
