@@ -82,8 +82,10 @@ def landmarks_figure(moving, fixed, *, unit_scale: float = 1e-3, labels=None, ti
     axes = fig.subplots(1, 2)
     for ax, pts, name in ((axes[0], moving, "light (moving)"), (axes[1], fixed, "EM (fixed)")):
         p = np.asarray(pts) * unit_scale
-        colour = p[:, 0] if p.shape[1] == 3 else "C0"
-        sc = ax.scatter(p[:, -1], p[:, -2], c=colour, cmap="viridis", s=25)
+        if p.shape[1] == 3:
+            sc = ax.scatter(p[:, -1], p[:, -2], c=p[:, 0], cmap="viridis", s=25)
+        else:
+            sc = ax.scatter(p[:, -1], p[:, -2], color="C0", s=25)
         for i, (y, x) in enumerate(p[:, -2:]):
             ax.annotate(
                 str(i if labels is None else labels[i]),
