@@ -153,3 +153,20 @@ def test_docstring_examples(module):
 
     mod = importlib.import_module(f"emcourse.clem.{module}")
     assert doctest.testmod(mod, optionflags=doctest.ELLIPSIS).failed == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind", KINDS)
+def test_formulas_on_the_standin_landmark_layouts(seed, kind):
+    """The quality bar on the stand-in's own bead layouts: every target within 15 %."""
+    lm = clem.standin_landmarks(12, seed=seed)
+    res = clem.compare_with_monte_carlo(
+        lm.truth["moving_true"],
+        lm.truth["targets"][:30],
+        kind=kind,
+        sigma_moving=50.0,
+        sigma_fixed=20.0,
+        n_trials=1500,
+        seed=seed,
+    )
+    assert np.all(np.abs(res["ratio"] - 1) < 0.15), res["ratio"]
