@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from conftest import fixture_file
 
-from emcourse import clem, io_clem
+from emcourse import clem, io
 
 
 @pytest.fixture(scope="module")
 def cosem():
-    return io_clem.read_cosem_landmarks(fixture_file("clem-cosem-landmarks/clem-landmarks.csv"))
+    return io.read_cosem_landmarks(fixture_file("clem-cosem-landmarks/clem-landmarks.csv"))
 
 
 def test_raters_disagree_by_tens_of_nanometres(cosem):

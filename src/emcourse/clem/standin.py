@@ -24,7 +24,15 @@ from emcourse.clem.types import ImagePair, Landmarks
 from emcourse.clem.warp import warp
 from emcourse.volume import Source
 
-__all__ = ["standin_landmarks", "standin_pair", "standin_registered_pair", "true_transform"]
+__all__ = [
+    "standin_bigwarp",
+    "standin_cosem_landmarks",
+    "standin_elastix_files",
+    "standin_landmarks",
+    "standin_pair",
+    "standin_registered_pair",
+    "true_transform",
+]
 
 _NOTE = "synthetic stand-in made by emcourse.clem.standin (seeded; known transform)"
 
@@ -282,7 +290,7 @@ def standin_pair(
     )
 
 
-def standin_registered_pair(*, seed: int = 0, shape=(954, 1280)) -> ImagePair:
+def standin_registered_pair(*, seed: int = 0, shape=(954, 1280), source=None) -> ImagePair:
     """An EM image and one fluorescence channel already on the same grid (pixels).
 
     Mimics the DeepCLEM example pair: 1280 x 954 pixels, no calibration, grey
@@ -308,6 +316,66 @@ def standin_registered_pair(*, seed: int = 0, shape=(954, 1280)) -> ImagePair:
         lm_pixel=1.0,
         channels=("mitochondria",),
         unit="px",
-        source=pair.source,
+        source=source or pair.source,
         truth={"matrix": np.eye(3), "registered": True},
     )
+
+
+def standin_cosem_landmarks(*, seed: int = 7, source=None) -> Landmarks:
+    """Stands in for the COSEM landmark table: 31 landmarks in a thin slab, three raters.
+
+    Like the real table: light landmarks spread over about 7 x 12.5 um and only
+    a few hundred nm in z, nanometres, raters ``AW`` (``fixed``), ``JB`` (a
+    second person, 20 nm per axis from AW) and ``Auto`` (60 nm).
+    """
+    lm = standin_landmarks(
+        31,
+        seed=seed,
+        extent=(300.0, 7000.0, 12500.0),
+        sigma_moving=(60.0, 40.0, 40.0),
+        sigma_fixed=20.0,
+    )
+    rng = np.random.default_rng(seed + 1)
+    raters = {
+        "AW": lm.fixed,
+        "JB": lm.fixed + rng.standard_normal(lm.fixed.shape) * 20.0,
+        "Auto": lm.fixed + rng.standard_normal(lm.fixed.shape) * 60.0,
+    }
+    return Landmarks(lm.moving, lm.fixed, raters=raters, source=source or lm.source, truth=lm.truth)
+
+
+def standin_bigwarp(*, seed: int = 9, source=None) -> dict:
+    """Stands in for a BigWarp export: 23 rows, the last inactive, 3D, micrometres.
+
+    The same dict as :func:`emcourse.io.read_bigwarp_csv` returns, plus ``source``.
+    """
+    lm = standin_landmarks(23, seed=seed, extent=(3000.0, 20000.0, 20000.0))
+    active = np.ones(23, dtype=bool)
+    active[-1] = False
+    return {
+        "names": [f"Pt-{i}" for i in range(23)],
+        "active": active,
+        "moving": lm.moving / 1000.0,
+        "fixed": lm.fixed / 1000.0,
+        "ndim": 3,
+        "source": source or lm.source,
+    }
+
+
+def standin_elastix_files(*, seed: int = 10, source=None) -> dict:
+    """Stands in for a zip of elastix transforms: one affine parameter file (micrometres).
+
+    ``{"files": {name: text}, "source": ...}``; the affine maps fixed to
+    moving, as elastix's do.
+    """
+    m = true_transform(3, seed=seed)
+    xyz = m[np.ix_([2, 1, 0, 3], [2, 1, 0, 3])]
+    xyz[:3, 3] /= 1000.0
+    inv = np.linalg.inv(xyz)
+    numbers = " ".join(f"{v:.6f}" for v in [*inv[:3, :3].ravel(), *inv[:3, 3]])
+    text = (
+        '(Transform "AffineTransform")\n(NumberOfParameters 12)\n'
+        f"(TransformParameters {numbers})\n(CenterOfRotationPoint 0.0 0.0 0.0)\n"
+    )
+    src = source or Source("emcourse-clem-elastix", licence="CC0-1.0", real=False, note=_NOTE)
+    return {"files": {"sim_affine_TransformParameters.txt": text}, "source": src}

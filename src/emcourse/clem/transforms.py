@@ -5,7 +5,7 @@ Conventions used throughout :mod:`emcourse.clem`:
 - A point set is an ``(n, K)`` array, ``K`` = 2 or 3, in **physical units**
   (nanometres unless said otherwise), columns in the course's array order:
   ``(y, x)`` in 2D and ``(z, y, x)`` in 3D. File formats that store ``x, y, z``
-  are converted by :mod:`emcourse.io_clem`.
+  are converted by :mod:`emcourse.io` (landmarks, transforms).
 - A transform is a ``(K+1, K+1)`` homogeneous matrix ``M`` that maps
   **moving** points (light microscopy) onto **fixed** points (electron
   microscopy): ``fixed ≈ moving @ M[:K, :K].T + M[:K, K]``.
