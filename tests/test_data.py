@@ -428,10 +428,6 @@ def test_picks_ndjson_scaled_to_the_tomogram_level(archive_server):
 
 
 def test_tomogram_and_picks_standins_agree(monkeypatch):
-    from emcourse import simulate
-
-    if not hasattr(simulate, "simulate_tomogram"):
-        pytest.skip("emcourse.simulate.simulate_tomogram is not written yet (another helper)")
     monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
     tomo = data.load("portal-10445-ts-100-3")
     picks = data.load("portal-10445-ts-100-3-ribosome-picks")

@@ -6,7 +6,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from emcourse import clem, viewers_clem
+from emcourse import clem, viewers
 
 matplotlib.use("Agg")
 
@@ -19,32 +19,32 @@ def pair():
 def test_figures_have_axes(pair):
     lm = pair.truth["landmarks"]
     figs = [
-        viewers_clem.pair_figure(pair, title="t"),
-        viewers_clem.landmarks_figure(lm.moving, lm.fixed),
-        viewers_clem.tre_map(lm.moving, 50.0, kind="affine", extent_nm=((0, 2000), (0, 2000))),
-        viewers_clem.ratio_figure(["a", "b"], [1.0, 2.0], [1.1, 1.9]),
-        viewers_clem.overlay_figure(
+        viewers.pair_figure(pair, title="t"),
+        viewers.landmarks_figure(lm.moving, lm.fixed),
+        viewers.tre_map(lm.moving, 50.0, kind="affine", extent_nm=((0, 2000), (0, 2000))),
+        viewers.ratio_figure(["a", "b"], [1.0, 2.0], [1.1, 1.9]),
+        viewers.overlay_figure(
             pair.em,
             np.broadcast_to(pair.lm[:, :1, :1], (2, *pair.em.shape)),
             pixel=pair.em_pixel,
             points=lm.fixed,
             zoom=((0, 1000), (0, 1000)),
         ),
-        viewers_clem.clouds_figure(lm.fixed, [lm.fixed], titles=["x"]),
+        viewers.clouds_figure(lm.fixed, [lm.fixed], titles=["x"]),
     ]
     assert all(len(f.axes) >= 1 for f in figs)
 
 
 def test_picker_static_table(pair, monkeypatch):
     monkeypatch.setenv("EMCOURSE_STATIC", "1")
-    table = viewers_clem.landmark_picker(pair, start=pair.truth["landmarks"])
+    table = viewers.landmark_picker(pair, start=pair.truth["landmarks"])
     html = table.data
     assert html.count("<tr>") == len(pair.truth["landmarks"]) + 1 and "light y (nm)" in html
 
 
 def test_picker_widget_adds_pairs(pair, monkeypatch):
     monkeypatch.delenv("EMCOURSE_STATIC", raising=False)
-    box = viewers_clem.landmark_picker(pair)
+    box = viewers.landmark_picker(pair)
     assert box.pairs == []
     add = box.children[0].children[2]
     add.click()

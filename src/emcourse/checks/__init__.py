@@ -16,6 +16,8 @@ from emcourse.checks.clem import *  # noqa: F403
 from emcourse.checks.clem import __all__ as _clem_all
 from emcourse.checks.clem_overlay import *  # noqa: F403
 from emcourse.checks.clem_overlay import __all__ as _clem_overlay_all
+from emcourse.checks.resolution import *  # noqa: F403
+from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.tomograms import *  # noqa: F403
 from emcourse.checks.tomograms import __all__ as _tomograms_all
 
@@ -24,6 +26,7 @@ __all__ = [
     *_archives_all,
     *_tomograms_all,
     *_averaging_all,
+    *_resolution_all,
     *_clem_all,
     *_clem_overlay_all,
 ]

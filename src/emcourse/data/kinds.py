@@ -71,19 +71,15 @@ class Kind:
 
 
 def _simulate():
-    """The STA track's generators (``emcourse.sta.simulate``; ``emcourse.simulate`` before)."""
-    try:
-        from emcourse.sta import simulate
-    except ImportError:
-        from emcourse import simulate
+    """The STA track's generators, imported lazily (the data layer does not need them)."""
+    from emcourse.sta import simulate
+
     return simulate
 
 
 def _tilt_scheme(**kwargs):
-    try:
-        from emcourse.sta import tilt_scheme
-    except ImportError:
-        from emcourse.simulate import tilt_scheme
+    from emcourse.sta import tilt_scheme
+
     return tilt_scheme(**kwargs)
 
 

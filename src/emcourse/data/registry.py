@@ -163,7 +163,7 @@ def source(entry: dict, *, real: bool, reason: str = "") -> Source:
     return Source(
         accession=entry["accession"],
         licence="CC0-1.0 (synthetic stand-in made by emcourse)",
-        citation=f"synthetic stand-in ({entry.get('standin', 'emcourse.simulate')}); "
+        citation=f"synthetic stand-in ({entry.get('standin', 'emcourse.sta.simulate')}); "
         f"the real data: {entry['citation']}",
         url=url,
         real=False,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emcourse.viewers import _close, _new_figure, static_mode
+from emcourse.viewers._core import _close, _new_figure, static_mode
 
 __all__ = [
     "clouds_figure",
