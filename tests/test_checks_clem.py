@@ -8,6 +8,12 @@ import pytest
 from emcourse import checks, clem
 
 
+@pytest.fixture(autouse=True)
+def not_strict(monkeypatch):
+    """These tests read failed results; under EMCOURSE_CHECKS_STRICT=1 a failure raises."""
+    monkeypatch.delenv(checks.STRICT_ENV, raising=False)
+
+
 def _lstsq(moving, fixed):
     a = np.hstack([moving, np.ones((len(moving), 1))])
     x, *_ = np.linalg.lstsq(a, fixed, rcond=None)
