@@ -26,6 +26,13 @@ CHLAMY = (
     "https://raw.githubusercontent.com/rdrighetto/ChlamyAnnotations/"
     "427bac9096a5979a304a20c3ac844c764124c977/10.1126-science.ads8738"
 )
+COSEM = (
+    "https://raw.githubusercontent.com/janelia-cellmap/cosem-lm-em-registration/"
+    "c87dfb6b8b96a269eb31174408f55353ef485b25"
+)
+DEEPCLEM = (
+    "https://raw.githubusercontent.com/Rickmic/Deep_CLEM/d4cb80fbad0f5c177c52542cfb7534bbfad1c708"
+)
 # archive URL -> file under the fixtures folder (one line per dataset)
 REAL_FILES: dict[str, str] = {
     "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-3197/map/emd_3197.map.gz": (
@@ -39,6 +46,15 @@ REAL_FILES: dict[str, str] = {
     ),
     f"{CHLAMY}/densities/atpase.mrc": "sta-chlamy-in-situ/atpase.mrc",
     f"{CHLAMY}/densities/hsp60.mrc": "sta-chlamy-in-situ/hsp60.mrc",
+    f"{COSEM}/heinrich-2021a-data/clem-landmarks.csv": "clem-cosem-landmarks/clem-landmarks.csv",
+    f"{COSEM}/scripts/tcell_roi2/bigwarpLandmarks.csv": (
+        "clem-cosem-landmarks/tcell_roi2_bigwarpLandmarks.csv"
+    ),
+    f"{COSEM}/heinrich-2021a-data/clem-transformations.zip": (
+        "clem-cosem-landmarks/clem-transformations.zip"
+    ),
+    f"{DEEPCLEM}/data/EM_raw/s6_ds.png": "clem-deepclem/registered_pairs/EM/s6_ds.png",
+    f"{DEEPCLEM}/data/FM_raw/s6_ds.png": "clem-deepclem/registered_pairs/FM/s6_ds.png",
 }
 
 # What data.load prints when it falls back (tests/test_real_pass.py checks this

@@ -12,9 +12,21 @@ from emcourse.checks.archives import *  # noqa: F403
 from emcourse.checks.archives import __all__ as _archives_all
 from emcourse.checks.averaging import *  # noqa: F403
 from emcourse.checks.averaging import __all__ as _averaging_all
+from emcourse.checks.clem import *  # noqa: F403
+from emcourse.checks.clem import __all__ as _clem_all
+from emcourse.checks.clem_overlay import *  # noqa: F403
+from emcourse.checks.clem_overlay import __all__ as _clem_overlay_all
 from emcourse.checks.resolution import *  # noqa: F403
 from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.tomograms import *  # noqa: F403
 from emcourse.checks.tomograms import __all__ as _tomograms_all
 
-__all__ = [*_core_all, *_archives_all, *_tomograms_all, *_averaging_all, *_resolution_all]
+__all__ = [
+    *_core_all,
+    *_archives_all,
+    *_tomograms_all,
+    *_averaging_all,
+    *_resolution_all,
+    *_clem_all,
+    *_clem_overlay_all,
+]

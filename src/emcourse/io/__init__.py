@@ -3,7 +3,9 @@
 MRC/CCP4 maps (as EMDB and EMPIAR ship them: :mod:`~emcourse.io.mrc`),
 SerialEM ``.mdoc`` tilt-series metadata (:mod:`~emcourse.io.mdoc`), RELION
 STAR particle files (:mod:`~emcourse.io.star`) and cryoET Data Portal point
-annotations (:mod:`~emcourse.io.ndjson`); :func:`as_float` decides dtypes for
+annotations (:mod:`~emcourse.io.ndjson`), CLEM landmark tables (BigWarp, COSEM:
+:mod:`~emcourse.io.landmarks`) and transform files (ec-CLEM, elastix, JSON:
+:mod:`~emcourse.io.transforms`); :func:`as_float` decides dtypes for
 all of them (:mod:`~emcourse.io.arrays`). Strict by default, like
 ``mrcfile``: a file that is not what it claims to be raises ``ValueError``
 naming the file, what was expected and what was found. No network (that is
@@ -14,14 +16,32 @@ are in angstrom.
 """
 
 from emcourse.io.arrays import as_float
+from emcourse.io.landmarks import read_bigwarp_csv, read_cosem_landmarks, write_bigwarp_csv
 from emcourse.io.mdoc import read_mdoc
 from emcourse.io.mrc import HEADER_BYTES, parse_mrc_header, read_mrc, read_mrc_header, write_mrc
 from emcourse.io.ndjson import read_ndjson_points
 from emcourse.io.star import read_particles_star, write_particles_star
+from emcourse.io.transforms import (
+    elastix_affine_matrix,
+    read_ecclem_xml,
+    read_elastix_parameters,
+    read_transform_json,
+    write_ecclem_xml,
+    write_transform_json,
+)
 
 __all__ = [
     "HEADER_BYTES",
     "as_float",
+    "elastix_affine_matrix",
+    "read_bigwarp_csv",
+    "read_cosem_landmarks",
+    "read_ecclem_xml",
+    "read_elastix_parameters",
+    "read_transform_json",
+    "write_bigwarp_csv",
+    "write_ecclem_xml",
+    "write_transform_json",
     "parse_mrc_header",
     "read_mdoc",
     "read_mrc",
