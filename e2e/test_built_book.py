@@ -233,7 +233,8 @@ def test_every_figure_has_alt_text_and_a_caption(edition, request):
             if (
                 first is None
                 or first.name != "em"
-                or compact(alt[:30]) not in compact(caption.get_text(""))
+                # letters only: the page has smart quotes and dashes where the alt has plain ones
+                or re.sub(r"\W+", "", alt[:30]) not in re.sub(r"\W+", "", caption.get_text(""))
             ):
                 problems.append(f"{page}: image {img['src']} has no caption after it")
     assert figures > 5
