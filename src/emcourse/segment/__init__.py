@@ -18,5 +18,13 @@ from emcourse.segment.preprocess import *  # noqa: F403
 from emcourse.segment.preprocess import __all__ as _preprocess_all
 from emcourse.segment.standin import *  # noqa: F403
 from emcourse.segment.standin import __all__ as _standin_all
+from emcourse.segment.types import VemVolume
 
-__all__ = [*_standin_all, *_preprocess_all, *_classical_all, *_metrics_all, *_morphometry_all]
+__all__ = [
+    "VemVolume",
+    *_standin_all,
+    *_preprocess_all,
+    *_classical_all,
+    *_metrics_all,
+    *_morphometry_all,
+]
