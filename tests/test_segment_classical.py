@@ -49,8 +49,11 @@ def test_remove_small_uses_physical_volume():
 def test_denoising_improves_psnr(block):
     clean, noisy = block.clean[32], block.em[32]
     before = segment.score_denoising(clean, noisy)["psnr"]
-    for method in ("gaussian", "median"):
-        assert segment.score_denoising(clean, segment.denoise(noisy, method))["psnr"] > before + 3
+    after = [
+        segment.score_denoising(clean, segment.denoise(noisy, m))["psnr"]
+        for m in ("gaussian", "median", "nlm")
+    ]
+    assert min(after) > before and max(after) > before + 1, (before, after)
     with pytest.raises(ValueError, match="unknown method"):
         segment.denoise(noisy, "wiener")
 

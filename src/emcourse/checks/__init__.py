@@ -12,7 +12,9 @@ from emcourse.checks.archives import *  # noqa: F403
 from emcourse.checks.archives import __all__ as _archives_all
 from emcourse.checks.averaging import *  # noqa: F403
 from emcourse.checks.averaging import __all__ as _averaging_all
+from emcourse.checks.segmentation import *  # noqa: F403
+from emcourse.checks.segmentation import __all__ as _segmentation_all
 from emcourse.checks.tomograms import *  # noqa: F403
 from emcourse.checks.tomograms import __all__ as _tomograms_all
 
-__all__ = [*_core_all, *_archives_all, *_tomograms_all, *_averaging_all]
+__all__ = [*_core_all, *_archives_all, *_tomograms_all, *_averaging_all, *_segmentation_all]

@@ -88,16 +88,19 @@ def bezier_capsule_distance(
     pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
     seg_len = np.linalg.norm(np.diff(pts, axis=0), axis=1)
     start = np.concatenate([[0.0], np.cumsum(seg_len)])
-    best = np.full(coords.shape[:-1], np.inf, dtype=np.float32)
-    arc = np.zeros(coords.shape[:-1], dtype=np.float32)
+    c = [np.asarray(coords[..., i], np.float32) for i in range(3)]
+    best = np.full(c[0].shape, np.inf, dtype=np.float32)
+    arc = np.zeros(c[0].shape, dtype=np.float32)
     for a, b, length, s0 in zip(pts[:-1], pts[1:], seg_len, start[:-1], strict=True):
-        ab = b - a
-        u = np.clip(((coords - a) @ ab) / max(length**2, 1e-9), 0.0, 1.0)
-        d = np.linalg.norm(coords - (a + u[..., None] * ab), axis=-1)
-        closer = d < best
-        best = np.where(closer, d, best)
-        arc = np.where(closer, s0 + u * length, arc)
-    return best, arc
+        ab = (b - a).astype(np.float32)
+        rel = [c[i] - np.float32(a[i]) for i in range(3)]
+        u = (rel[0] * ab[0] + rel[1] * ab[1] + rel[2] * ab[2]) / np.float32(max(length**2, 1e-9))
+        np.clip(u, 0.0, 1.0, out=u)
+        d2 = sum((rel[i] - u * ab[i]) ** 2 for i in range(3))
+        closer = d2 < best
+        best = np.where(closer, d2, best)
+        arc = np.where(closer, np.float32(s0) + u * np.float32(length), arc)
+    return np.sqrt(best), arc
 
 
 def _box(centre: np.ndarray, half: np.ndarray, shape: tuple[int, ...]):
@@ -107,7 +110,14 @@ def _box(centre: np.ndarray, half: np.ndarray, shape: tuple[int, ...]):
 
 
 def _smooth_noise(rng, shape, sigma):
-    f = ndi.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma)
+    """Gaussian-filtered white noise scaled to unit variance; coarse fields made at 1/4 size."""
+    if sigma >= 4.0:
+        small = tuple(max(2, -(-n // 4)) for n in shape)
+        f = ndi.gaussian_filter(rng.standard_normal(small).astype(np.float32), sigma / 4.0)
+        f = ndi.zoom(f, [n / m for n, m in zip(shape, small, strict=True)], order=1)
+        f = f[tuple(slice(0, n) for n in shape)]
+    else:
+        f = ndi.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma)
     return f / (f.std() + 1e-12)
 
 
@@ -251,7 +261,7 @@ def hela_standin(
         stripes = ndi.gaussian_filter1d(stripes, 8.0, axis=0)
         img += curtaining * (stripes / (stripes.std() + 1e-12))[:, None, :]
     if noise:
-        gain = 0.5 / noise**2  # counts per grey level: lower gain, more shot noise
+        gain = 2.0 / noise**2  # counts per grey level: lower gain, more shot noise
         img = rng.poisson(np.clip(img, 0, None) * gain).astype(np.float32) / gain
         img += 4.0 * noise * rng.standard_normal(shape).astype(np.float32)
     em = np.clip(np.rint(img), 0, 255).astype(np.uint8)
