@@ -300,9 +300,16 @@ def remove_small_nm(fn: Callable) -> CheckResult:
 
 
 def segmentation_quality(
-    labels: Any, truth: np.ndarray, *, min_dice: float = 0.85, min_f1: float = 0.75
+    labels: Any,
+    truth: np.ndarray,
+    *,
+    args: tuple = (),
+    min_dice: float = 0.85,
+    min_f1: float = 0.75,
 ) -> CheckResult:
     """Measure a learner's instance segmentation against the truth: Dice and instance F1.
+
+    ``labels`` is a label image, or the learner's function, called with ``args``.
 
     The message says what went wrong where it can tell: too much or too little
     foreground (over- or under-segmentation), merged objects, split objects.
@@ -311,6 +318,12 @@ def segmentation_quality(
 
     name = "segmentation quality"
     truth = np.asarray(truth)
+    if callable(labels):
+        labels, problem = _call(
+            labels, tuple(args), name=name, hint="return an instance label image"
+        )
+        if problem is not None:
+            return show(problem)
     problem = mask_problem(
         labels if labels is None or isinstance(labels, np.ndarray) else np.asarray(labels),
         truth.shape,
