@@ -4,12 +4,15 @@ metrics and morphometry. Pure functions on NumPy arrays (z, y, x); no files, no 
 Modules: :mod:`~emcourse.segment.standin` (the HeLa FIB-SEM stand-in),
 :mod:`~emcourse.segment.preprocess` (reading volume EM, denoising),
 :mod:`~emcourse.segment.classical` (thresholds, morphology, watershed),
+:mod:`~emcourse.segment.features` (random-forest pixel classifier),
 :mod:`~emcourse.segment.metrics` (Dice, instance matching, VI, adapted Rand),
 :mod:`~emcourse.segment.morphometry` (volumes, areas, sphericity).
 """
 
 from emcourse.segment.classical import *  # noqa: F403
 from emcourse.segment.classical import __all__ as _classical_all
+from emcourse.segment.features import *  # noqa: F403
+from emcourse.segment.features import __all__ as _features_all
 from emcourse.segment.metrics import *  # noqa: F403
 from emcourse.segment.metrics import __all__ as _metrics_all
 from emcourse.segment.morphometry import *  # noqa: F403
@@ -25,6 +28,7 @@ __all__ = [
     *_standin_all,
     *_preprocess_all,
     *_classical_all,
+    *_features_all,
     *_metrics_all,
     *_morphometry_all,
 ]

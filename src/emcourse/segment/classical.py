@@ -17,6 +17,8 @@ __all__ = [
     "band_from_labels",
     "band_threshold",
     "fill_holes_per_slice",
+    "instances_from_mask",
+    "watershed_from_boundaries",
     "remove_small",
     "segment_mitochondria",
     "split_touching",
@@ -150,3 +152,32 @@ def band_from_labels(smooth: np.ndarray, labels: np.ndarray) -> tuple[float, flo
     mito, rest = float(np.median(smooth[fg])), float(np.median(smooth[~fg]))
     half_width = 0.5 * (rest - mito)
     return mito - half_width, mito + half_width
+
+
+def instances_from_mask(
+    mask: np.ndarray, *, voxel_size: float, core_nm: float = 75.0, min_diameter_nm: float = 200.0
+) -> np.ndarray:
+    """Instance labels from a semantic mask (a classifier's output): holes, size, watershed."""
+    min_vol = ball_volume_voxels(min_diameter_nm, voxel_size) * voxel_size**3
+    mask = fill_holes_per_slice(np.asarray(mask, bool))
+    mask = remove_small(mask, min_volume_nm3=min_vol, voxel_size=voxel_size)
+    labels = split_touching(mask, core_nm=core_nm, voxel_size=voxel_size)
+    return remove_small(labels, min_volume_nm3=min_vol, voxel_size=voxel_size)
+
+
+def watershed_from_boundaries(
+    image: np.ndarray, *, sigma: float = 1.0, seed_level: float = 0.6
+) -> np.ndarray:
+    """Dense segmentation of neuropil: dark membranes separate cells (as in the GALA blocks).
+
+    The image is smoothed, scaled to 0-1 by its 1st and 99th percentiles; the
+    seeds are connected regions brighter than ``seed_level`` (cell interiors),
+    and a watershed on the inverted smoothed image floods the rest. A lower
+    ``seed_level`` gives fewer, larger seeds (merges); a higher one more seeds
+    (splits).
+    """
+    smooth = ndi.gaussian_filter(np.asarray(image, np.float32), sigma)
+    lo, hi = np.percentile(smooth, [1, 99])
+    smooth = (smooth - lo) / max(float(hi - lo), 1e-6)
+    markers = measure.label(smooth > seed_level)
+    return segmentation.watershed(-smooth, markers).astype(np.int32)
