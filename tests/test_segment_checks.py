@@ -66,3 +66,16 @@ def test_quality_check_names_merges_and_under_segmentation():
     thin[:, 2:5] = 0
     r = checks.segmentation_quality(thin, truth)
     assert not r and "under-segmentation" in r.message
+
+
+def test_classifier_sheet_checks():
+    assert checks.feature_memory(lambda s, n, b: float(np.prod(s)) * n * b / 1e9)
+    r = checks.feature_memory(lambda s, n, b: float(np.prod(s)) * n * b)
+    assert not r and "bytes" in str(r)
+    truth = np.zeros((4, 10, 10), np.uint16)
+    truth[1:3, 2:8, 2:8] = 3
+    assert checks.mask_quality(truth > 0, truth)
+    r = checks.mask_quality(np.ones(truth.shape, bool), truth)
+    assert not r and "Too much" in r.message
+    r = checks.mask_quality(lambda: truth, truth)
+    assert not r and "label image" in r.message

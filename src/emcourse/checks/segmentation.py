@@ -4,6 +4,7 @@ Sheet 20-01 ("Read a volume-EM dataset"): :func:`physical_volume`,
 :func:`percentile_normalise`, :func:`psnr`.
 Sheet 20-02 ("Segment mitochondria with classical image processing"):
 :func:`otsu_threshold`, :func:`remove_small_nm`, :func:`segmentation_quality`.
+Sheet 20-03 ("Train a pixel classifier"): :func:`feature_memory`, :func:`mask_quality`.
 Sheet 20-05 ("Evaluate and measure a segmentation"): :func:`dice_score`,
 :func:`instance_scores`, :func:`vi_split_merge`.
 
@@ -22,7 +23,9 @@ from emcourse.checks._core import CheckResult, _all_passed, _call, check_functio
 
 __all__ = [
     "dice_score",
+    "feature_memory",
     "instance_scores",
+    "mask_quality",
     "otsu_threshold",
     "percentile_normalise",
     "physical_volume",
@@ -374,6 +377,73 @@ def segmentation_quality(
             tolerance=(min_dice, min_f1),
             message=message,
         )
+    )
+
+
+# ------------------------------------------------------------------ sheet 20-03
+
+
+def feature_memory(fn: Callable) -> CheckResult:
+    """Check ``fn(shape, n_features, itemsize) -> gigabytes`` (1 GB = 1e9 bytes)."""
+    name = "feature memory"
+    hint = "voxels times features times bytes per number; 1 GB is 1e9 bytes."
+    cases = [((256, 256, 256), 25, 4), ((32, 256, 256), 16, 4), ((64, 512, 512), 16, 8)]
+
+    def run(shape, n, size):
+        expected = float(np.prod(shape)) * n * size / 1e9
+        return check_function(
+            fn,
+            shape,
+            n,
+            size,
+            name=name,
+            expected=expected,
+            rtol=1e-6,
+            hint=hint,
+            units="GB",
+            diagnoses=[
+                (expected * 1e9, "that is in bytes; divide by 1e9 for GB."),
+                (expected / size, "the bytes per number (itemsize) are missing."),
+                (expected * 1e9 / 2**30, "that is GiB (2**30 bytes); use GB (1e9)."),
+            ],
+            show_result=False,
+        )
+
+    return show(_all_passed(name, (run(*c) for c in cases), "right for all three volumes."))
+
+
+def mask_quality(
+    mask: Any, truth: np.ndarray, *, args: tuple = (), min_dice: float = 0.9
+) -> CheckResult:
+    """Measure a learner's semantic mask (or the function making it, called with ``args``)."""
+    from emcourse.segment.metrics import dice
+
+    name = "mask quality"
+    truth = np.asarray(truth)
+    if callable(mask):
+        mask, problem = _call(mask, tuple(args), name=name, hint="return a boolean mask")
+        if problem is not None:
+            return show(problem)
+    problem = mask_problem(
+        mask if mask is None or isinstance(mask, np.ndarray) else np.asarray(mask),
+        truth.shape,
+        want="mask",
+        name=name,
+    )
+    if problem is not None:
+        return show(problem)
+    mask = np.asarray(mask, bool)
+    d = dice(truth, mask)
+    ratio = mask.sum() / max((truth > 0).sum(), 1)
+    message = (
+        f"Dice {d:.3f} (aim: at least {min_dice}); you mark {ratio:.0%} of the true foreground."
+    )
+    if d < min_dice and ratio > 1.15:
+        message += " Too much: raise the probability threshold, or add background scribbles."
+    elif d < min_dice and ratio < 0.85:
+        message += " Too little: lower the threshold, or add foreground scribbles."
+    return show(
+        CheckResult(d >= min_dice, name, value=round(d, 3), tolerance=min_dice, message=message)
     )
 
 
