@@ -79,3 +79,16 @@ def test_classifier_sheet_checks():
     assert not r and "Too much" in r.message
     r = checks.mask_quality(lambda: truth, truth)
     assert not r and "label image" in r.message
+
+
+def test_network_sheet_checks():
+    from emcourse.checks.segmentation import _unet_count
+    from emcourse.segment.unet import _conv3x3
+
+    assert checks.unet_parameters(_unet_count)
+    assert checks.conv3x3(_conv3x3)
+    r = checks.conv3x3(lambda x, w, b: _conv3x3(x, w[:, :, ::-1, ::-1].copy(), b))
+    assert not r and "flipped" in str(r)
+    assert checks.early_stopping(lambda s, v: float(s[int(np.argmin(v))]))
+    r = checks.early_stopping(lambda s, v: float(np.argmin(v)))
+    assert not r and "index" in str(r)

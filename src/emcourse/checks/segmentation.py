@@ -5,6 +5,8 @@ Sheet 20-01 ("Read a volume-EM dataset"): :func:`physical_volume`,
 Sheet 20-02 ("Segment mitochondria with classical image processing"):
 :func:`otsu_threshold`, :func:`remove_small_nm`, :func:`segmentation_quality`.
 Sheet 20-03 ("Train a pixel classifier"): :func:`feature_memory`, :func:`mask_quality`.
+Sheet 20-04 ("Train a small neural network"): :func:`unet_parameters`, :func:`conv3x3`,
+:func:`early_stopping`.
 Sheet 20-05 ("Evaluate and measure a segmentation"): :func:`dice_score`,
 :func:`instance_scores`, :func:`vi_split_merge`.
 
@@ -22,7 +24,9 @@ import numpy as np
 from emcourse.checks._core import CheckResult, _all_passed, _call, check_function, show
 
 __all__ = [
+    "conv3x3",
     "dice_score",
+    "early_stopping",
     "feature_memory",
     "instance_scores",
     "mask_quality",
@@ -32,6 +36,7 @@ __all__ = [
     "psnr",
     "remove_small_nm",
     "segmentation_quality",
+    "unet_parameters",
     "vi_split_merge",
 ]
 
@@ -444,6 +449,101 @@ def mask_quality(
         message += " Too little: lower the threshold, or add foreground scribbles."
     return show(
         CheckResult(d >= min_dice, name, value=round(d, 3), tolerance=min_dice, message=message)
+    )
+
+
+# ------------------------------------------------------------------ sheet 20-04
+
+
+def _unet_count(levels) -> int:
+    a, b, c = levels
+
+    def conv(cin, cout, k=3):
+        return cin * cout * k * k + cout
+
+    double = [conv(1, a) + conv(a, a), conv(a, b) + conv(b, b), conv(b, c) + conv(c, c)]
+    up = conv(c, b, 2) + conv(b, a, 2)
+    dec = conv(2 * b, b) + conv(b, b) + conv(2 * a, a) + conv(a, a)
+    return int(sum(double) + up + dec + conv(a, 1, 1))
+
+
+def unet_parameters(fn: Callable) -> CheckResult:
+    """Check ``fn(levels) -> number of parameters`` of the course's U-Net."""
+    name = "U-Net parameter count"
+    hint = (
+        "a k x k convolution from cin to cout channels has cin*cout*k*k weights and cout "
+        "biases; list every layer of the lesson's network (decoders see 2x the channels)."
+    )
+
+    def run(levels):
+        expected = float(_unet_count(levels))
+        a, b, c = levels
+        n_bias = 2 * (a + b + c) + b + a + 2 * (b + a) + 1
+        return check_function(
+            fn,
+            levels,
+            name=f"{name} {levels}",
+            expected=expected,
+            atol=0.5,
+            hint=hint,
+            diagnoses=[(expected - n_bias, "the biases are missing.")],
+            show_result=False,
+        )
+
+    cases = [(8, 16, 32), (4, 8, 16), (16, 32, 64)]
+    return show(_all_passed(name, (run(c) for c in cases), "right for three widths."))
+
+
+def conv3x3(fn: Callable) -> CheckResult:
+    """Check ``fn(x, w, b) -> (O, H, W)``: a 3x3 convolution with zero padding, as PyTorch's."""
+    from emcourse.segment.unet import _conv3x3
+
+    name = "3x3 convolution"
+    hint = (
+        "for every output channel o: b[o] + sum over c, dy, dx of "
+        "w[o, c, dy, dx] * xpad[c, y + dy, x + dx], "
+        "with xpad = np.pad(x, ((0, 0), (1, 1), (1, 1)))."
+    )
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 9, 11)).astype(np.float32)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    flipped = _conv3x3(x, w[:, :, ::-1, ::-1].copy(), b)
+    return check_function(
+        fn,
+        x.copy(),
+        w.copy(),
+        b.copy(),
+        name=name,
+        expected=_conv3x3(x, w, b),
+        atol=1e-4,
+        hint=hint,
+        diagnoses=[
+            (
+                flipped,
+                "that is a true convolution (kernel flipped); "
+                "PyTorch's Conv2d computes a correlation: do not flip.",
+            ),
+            (_conv3x3(x, w, 0 * b), "the bias is missing."),
+        ],
+    )
+
+
+def early_stopping(fn: Callable) -> CheckResult:
+    """Check ``fn(steps, val_loss) -> the step with the lowest validation loss``."""
+    name = "early stopping"
+    hint = "np.argmin finds the position of the smallest validation loss."
+    steps = [10, 20, 30, 40, 50, 60]
+    val = [0.9, 0.5, 0.31, 0.29, 0.33, 0.4]
+    return check_function(
+        fn,
+        list(steps),
+        list(val),
+        name=name,
+        expected=40.0,
+        atol=0.0,
+        hint=hint,
+        diagnoses=[(3.0, "that is the index; return the step."), (60.0, "that is the last step.")],
     )
 
 

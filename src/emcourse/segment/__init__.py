@@ -6,7 +6,9 @@ Modules: :mod:`~emcourse.segment.standin` (the HeLa FIB-SEM stand-in),
 :mod:`~emcourse.segment.classical` (thresholds, morphology, watershed),
 :mod:`~emcourse.segment.features` (random-forest pixel classifier),
 :mod:`~emcourse.segment.metrics` (Dice, instance matching, VI, adapted Rand),
-:mod:`~emcourse.segment.morphometry` (volumes, areas, sphericity).
+:mod:`~emcourse.segment.morphometry` (volumes, areas, sphericity),
+:mod:`~emcourse.segment.unet` (the small U-Net, NumPy inference, shipped weights) and
+:mod:`~emcourse.segment.training` (training it with PyTorch; imported only by lesson 4).
 """
 
 from emcourse.segment.classical import *  # noqa: F403
@@ -22,6 +24,8 @@ from emcourse.segment.preprocess import __all__ as _preprocess_all
 from emcourse.segment.standin import *  # noqa: F403
 from emcourse.segment.standin import __all__ as _standin_all
 from emcourse.segment.types import VemVolume
+from emcourse.segment.unet import *  # noqa: F403
+from emcourse.segment.unet import __all__ as _unet_all
 
 __all__ = [
     "VemVolume",
@@ -31,4 +35,5 @@ __all__ = [
     *_features_all,
     *_metrics_all,
     *_morphometry_all,
+    *_unet_all,
 ]
