@@ -113,7 +113,8 @@ class ArchiveServer:
 @pytest.fixture
 def data_env(tmp_path, monkeypatch):
     """An empty cache in a temp dir, no mirror, online, and no way to reach real hosts."""
-    from emcourse import data
+    from emcourse.data import cache as caches
+    from emcourse.data import messages
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("EMCOURSE_DATA_DIR", str(cache))
@@ -129,8 +130,8 @@ def data_env(tmp_path, monkeypatch):
         monkeypatch.setenv(var, CLOSED_PORT_URL)
     for var in ("NO_PROXY", "no_proxy"):
         monkeypatch.setenv(var, "127.0.0.1,localhost")
-    monkeypatch.setattr(data, "_announced", set())
-    monkeypatch.setattr(data, "_hash_ok", {})
+    monkeypatch.setattr(messages, "_announced", set())
+    monkeypatch.setattr(caches, "_hash_ok", {})
     return cache
 
 

@@ -142,7 +142,7 @@ def test_truth_fsc_from_halves():
 
 
 def test_all_exported():
-    for name in checks.averaging.__all__:
+    for name in [*checks.averaging.__all__, *checks.resolution.__all__]:
         assert callable(getattr(checks, name))
 
 
@@ -152,7 +152,7 @@ def test_fsc_on_half_maps():
     def floor_shells(a, b):  # a typical slip: truncating instead of rounding the shell index
         return fsc_curve(a, b, shell_index=np.floor)
 
-    from emcourse.simulate import phantom_map
+    from emcourse.sta import phantom_map
 
     ref = phantom_map(box=24, voxel_size=10.0)
     rng = np.random.default_rng(3)

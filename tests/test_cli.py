@@ -10,6 +10,7 @@ import pytest
 from conftest import EMD_3197_URL, synthetic_map_gz
 
 from emcourse import cli, data
+from emcourse.data import cache
 
 pytestmark = pytest.mark.usefixtures("data_env")
 
@@ -145,7 +146,7 @@ def test_list_footer_says_where_data_come_from(monkeypatch, data_env, capsys):
     assert f"cache: {data_env}" in out and "mirror: none" in out and "offline: on" in out
     monkeypatch.delenv("EMCOURSE_OFFLINE")
     monkeypatch.setenv("EMCOURSE_MIRROR", "127.0.0.1:8000")
-    monkeypatch.setattr(data, "_is_writable", lambda p: data_env not in (p, *p.parents))
+    monkeypatch.setattr(cache, "is_writable", lambda p: data_env not in (p, *p.parents))
     assert cli.main(["data", "list"]) == 0
     out = capsys.readouterr().out
     assert "offline: off" in out and "read-only" in out and "per-user cache: " in out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib
 import json
 import multiprocessing
 import os
@@ -17,8 +18,11 @@ import pytest
 from conftest import CLOSED_PORT_URL, EMD_1832_URL, EMD_3197_URL, fixture_file, synthetic_map_gz
 
 from emcourse import data, io
+from emcourse.data import cache, kinds
 
 pytestmark = pytest.mark.usefixtures("data_env")
+# The module; `data.registry` (and `import emcourse.data.registry as m`) is the function.
+REGISTRY = importlib.import_module("emcourse.data.registry")
 
 
 def _files(folder):
@@ -36,7 +40,6 @@ def test_registry_entries_are_complete():
     required = {
         "archive",
         "accession",
-        "url",
         "size",
         "sha256",
         "licence",
@@ -52,8 +55,9 @@ def test_registry_entries_are_complete():
     for name, entry in entries.items():
         assert required <= set(entry), name
         assert name == name.lower() and " " not in name
-        assert entry["url"].startswith("https://")
-        assert entry["kind"] in {"map", "mdoc", "tomogram-zarr", "picks"}
+        urls = list(entry["files"].values()) if "files" in entry else [entry["url"]]
+        assert urls and all(u.startswith("https://") for u in urls), name
+        assert entry["kind"] in kinds.KINDS
         assert entry["size"] <= 50e6, f"{name}: a lesson may download at most 50 MB"
 
 
@@ -113,7 +117,7 @@ def test_any_emdb_entry_by_number(archive_server, tmp_path):
 def test_hash_mismatch_leaves_nothing_and_falls_back(archive_server, monkeypatch, capsys):
     entries = data.registry()
     entries["emd-3197"]["sha256"] = "0" * 64
-    monkeypatch.setattr(data, "registry", lambda: entries)
+    monkeypatch.setattr(REGISTRY, "registry", lambda: entries)
     archive_server.put(EMD_3197_URL, synthetic_map_gz(archive_server.root))
     with pytest.raises(data.DataUnavailableError, match="(?i)hash") as err:
         data.fetch("emd-3197")
@@ -234,10 +238,10 @@ def test_read_only_cache_uses_its_files_and_downloads_elsewhere(
     archive_server.put(EMD_1832_URL, synthetic_map_gz(tmp_path, shape=(64,) * 3, voxel_size=5.7))
     data.fetch("emd-3197")  # fill the shared cache while it is writable
     shared = data.cache_dir()
-    real_is_writable = data._is_writable
+    real_is_writable = cache.is_writable
     # Tests run as root, which ignores chmod; simulate the read-only mount instead.
     monkeypatch.setattr(
-        data, "_is_writable", lambda p: False if shared in (p, *p.parents) else real_is_writable(p)
+        cache, "is_writable", lambda p: False if shared in (p, *p.parents) else real_is_writable(p)
     )
     n = len(archive_server.log)
     assert data.load("emd-3197", standin=False).source.real
@@ -258,9 +262,9 @@ def test_corrupt_file_in_read_only_cache_is_reported_once(
     path = data.fetch("emd-3197")
     path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
     shared = data.cache_dir()
-    real_is_writable = data._is_writable
+    real_is_writable = cache.is_writable
     monkeypatch.setattr(
-        data, "_is_writable", lambda p: False if shared in (p, *p.parents) else real_is_writable(p)
+        cache, "is_writable", lambda p: False if shared in (p, *p.parents) else real_is_writable(p)
     )
     for _ in range(3):
         assert data.load("emd-3197", standin=False).source.real
@@ -270,13 +274,13 @@ def test_corrupt_file_in_read_only_cache_is_reported_once(
 
 def test_no_writable_cache_at_all_still_caches(archive_server, monkeypatch, tmp_path, capsys):
     archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
-    fallback = data._fallback_cache()
+    fallback = cache.fallback_cache()
     assert tmp_path in fallback.parents  # conftest keeps it inside the test
-    readonly = (data.cache_dir(), data._user_cache())
-    real_is_writable = data._is_writable
+    readonly = (data.cache_dir(), cache.user_cache())
+    real_is_writable = cache.is_writable
     monkeypatch.setattr(
-        data,
-        "_is_writable",
+        cache,
+        "is_writable",
         lambda p: False if any(r in (p, *p.parents) for r in readonly) else real_is_writable(p),
     )
     assert data.load("emd-3197", standin=False).source.real
@@ -291,8 +295,8 @@ def test_no_writable_cache_at_all_still_caches(archive_server, monkeypatch, tmp_
 def test_is_writable_detects_what_it_can(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert data._is_writable(tmp_path / "new")
-    assert not data._is_writable(blocker / "sub")  # cannot create a folder under a file
+    assert cache.is_writable(tmp_path / "new")
+    assert not cache.is_writable(blocker / "sub")  # cannot create a folder under a file
 
 
 def _fetch_in_child(queue):
@@ -406,7 +410,7 @@ def test_zarr_without_a_scale_announces_the_registry_voxel_size(archive_server, 
     del group.attrs["multiscales"]
     vol = data.load("portal-10445-ts-100-3", standin=False)
     np.testing.assert_array_equal(vol.data, level2)
-    assert vol.voxel_size == pytest.approx(data._tomogram_voxel_size(entry))
+    assert vol.voxel_size == pytest.approx(kinds.tomogram_voxel_size(entry))
     assert capsys.readouterr().out.count("no scale for level 2 in .zattrs") == 1
 
 
@@ -424,10 +428,6 @@ def test_picks_ndjson_scaled_to_the_tomogram_level(archive_server):
 
 
 def test_tomogram_and_picks_standins_agree(monkeypatch):
-    from emcourse import simulate
-
-    if not hasattr(simulate, "simulate_tomogram"):
-        pytest.skip("emcourse.simulate.simulate_tomogram is not written yet (another helper)")
     monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
     tomo = data.load("portal-10445-ts-100-3")
     picks = data.load("portal-10445-ts-100-3-ribosome-picks")
@@ -438,7 +438,7 @@ def test_tomogram_and_picks_standins_agree(monkeypatch):
 
 
 def test_mdoc_standin_is_dose_symmetric():
-    sections = data._standin_mdoc(data.registry()["empiar-10164-ts-01-mdoc"])
+    sections = kinds.standin_mdoc(data.registry()["empiar-10164-ts-01-mdoc"])
     angles = [s["TiltAngle"] for s in sections]
     assert len(angles) == 41 and sorted(angles) == [3.0 * i for i in range(-20, 21)]
     assert angles[:6] == [0.0, 3.0, -3.0, -6.0, 6.0, 9.0]
@@ -446,7 +446,7 @@ def test_mdoc_standin_is_dose_symmetric():
 
 def test_mdoc_standin_matches_the_real_acquisition_order():
     real = io.read_mdoc(fixture_file("tilt-metadata/TS_01.mrc.mdoc"))
-    standin = data._standin_mdoc(data.registry()["empiar-10164-ts-01-mdoc"])
+    standin = kinds.standin_mdoc(data.registry()["empiar-10164-ts-01-mdoc"])
     np.testing.assert_allclose(
         [s["TiltAngle"] for s in real], [s["TiltAngle"] for s in standin], atol=0.01
     )
@@ -491,7 +491,7 @@ def test_pin_writes_sha256_into_a_registry_copy(archive_server, tmp_path):
     content = synthetic_map_gz(tmp_path)
     archive_server.put(EMD_3197_URL, content)
     reg = tmp_path / "registry.toml"
-    reg.write_text(data._registry_path().read_text())
+    reg.write_text(REGISTRY.registry_path().read_text())
     pins = data.pin(["emd-3197"], registry_path=reg)
     digest = hashlib.sha256(content).hexdigest()
     assert pins == {"emd-3197": digest}
@@ -513,10 +513,10 @@ def test_gzip_map_is_checked_after_decompression(archive_server, tmp_path):
 @pytest.fixture
 def umask_022():
     old = os.umask(0o022)
-    data._file_mode.cache_clear()
+    cache.file_mode.cache_clear()
     yield
     os.umask(old)
-    data._file_mode.cache_clear()
+    cache.file_mode.cache_clear()
 
 
 def _mode(path) -> int:
@@ -524,18 +524,18 @@ def _mode(path) -> int:
 
 
 def test_file_mode_follows_the_umask_and_restores_it(umask_022):
-    assert data._file_mode() == 0o644
+    assert cache.file_mode() == 0o644
     assert os.umask(0o022) == 0o022  # read without changing it
-    data._file_mode.cache_clear()
+    cache.file_mode.cache_clear()
     os.umask(0o002)
-    assert data._file_mode() == 0o664
+    assert cache.file_mode() == 0o664
 
 
 def test_downloads_sidecars_and_mirror_are_readable_by_others(archive_server, tmp_path, umask_022):
     archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
     path = data.fetch("emd-3197")
     assert _mode(path) == 0o644  # not the 0600 of the staging file
-    assert _mode(data._sidecar(path)) == 0o644
+    assert _mode(cache.sidecar(path)) == 0o644
     path.chmod(0o600)  # a cache filled by an older version
     written = data.mirror(tmp_path / "m")
     assert [_mode(p) for p in written] == [0o644]
@@ -555,13 +555,13 @@ def test_unreadable_file_in_shared_cache_is_skipped_with_a_note(
     archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
     path = data.fetch("emd-3197")
     shared = data.cache_dir()
-    real_is_writable, real_is_readable = data._is_writable, data._is_readable
+    real_is_writable, real_is_readable = cache.is_writable, cache.is_readable
     # Tests run as root, which reads any file; simulate another user's 0600 file instead.
     monkeypatch.setattr(
-        data, "_is_writable", lambda p: False if shared in (p, *p.parents) else real_is_writable(p)
+        cache, "is_writable", lambda p: False if shared in (p, *p.parents) else real_is_writable(p)
     )
     monkeypatch.setattr(
-        data, "_is_readable", lambda p: False if shared in p.parents else real_is_readable(p)
+        cache, "is_readable", lambda p: False if shared in p.parents else real_is_readable(p)
     )
     assert not data.is_cached("emd-3197")
     n = len(archive_server.log)
@@ -576,7 +576,7 @@ def test_unreadable_file_in_shared_cache_is_skipped_with_a_note(
 def test_verify_and_mirror_skip_unreadable_files(archive_server, monkeypatch, tmp_path):
     archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
     path = data.fetch("emd-3197")
-    monkeypatch.setattr(data, "_is_readable", lambda p: p != path)
+    monkeypatch.setattr(cache, "is_readable", lambda p: p != path)
     assert [s for p, s in data.verify() if p == path][0].startswith("UNREADABLE")
     assert data.mirror(tmp_path / "m") == []
 
@@ -640,5 +640,99 @@ def test_unknown_name_message_has_no_quote_marks_and_lists_names():
     text = str(err.value)
     assert text.startswith("no dataset named no-such-dataset") and "emd-3197" in text
     with pytest.raises(KeyError) as err:
-        data.pin(["no-such-dataset"], registry_path=data._registry_path())
+        data.pin(["no-such-dataset"], registry_path=REGISTRY.registry_path())
     assert str(err.value).startswith("no dataset named no-such-dataset")
+
+
+# ----------------------------------------------------- a kind of several files
+
+
+PAIR_ENTRY = """
+[em-and-labels]
+archive = "Zenodo"
+accession = "zenodo:1"
+page = "https://zenodo.org/records/1"
+size = 100
+sha256 = ""
+licence = "CC-BY-4.0"
+citation = "test"
+subset = "both files"
+kind = "pair"
+standin = "tests"
+verified = "test"
+unverified = "test"
+
+[em-and-labels.files]
+em = "https://zenodo.org/records/1/files/em.txt?download=1"
+labels = "https://raw.githubusercontent.com/org/repo/0123abc/labels.txt"
+"""
+
+
+@pytest.fixture
+def pair_kind(monkeypatch, tmp_path):
+    """A kind of two files, added as one definition, and a registry entry that uses it."""
+    opened = []
+
+    def validate(path, entry, role):
+        if not path.read_text().startswith(role):
+            raise ValueError(f"{path}: expected a {role} file, found {path.read_text()[:10]!r}")
+
+    def open_pair(paths, entry):
+        opened.append(paths)
+        return {role: p.read_text() for role, p in paths.items()}
+
+    kind = kinds.Kind(
+        "pair",
+        returns="dict role -> text",
+        open=open_pair,
+        standin=lambda entry, source: {"em": "em standin", "labels": "labels standin"},
+        validate=validate,
+    )
+    monkeypatch.setitem(kinds.KINDS, "pair", kind)
+    reg = tmp_path / "registry.toml"
+    reg.write_text(REGISTRY.registry_path().read_text() + PAIR_ENTRY)
+    entries = REGISTRY.read_registry(reg)
+    monkeypatch.setattr(REGISTRY, "registry", lambda: entries)
+    return entries["em-and-labels"], reg
+
+
+def test_a_new_kind_of_several_files_needs_no_fetch_code(archive_server, pair_kind, capsys):
+    entry, reg = pair_kind
+    em, labels = entry["files"]["em"], entry["files"]["labels"]
+    standin = data.load("em-and-labels")  # nothing served: the stand-in, announced
+    assert standin == {"em": "em standin", "labels": "labels standin"}
+    assert "synthetic stand-in" in capsys.readouterr().out
+    archive_server.put(em, b"em: 1 2 3")
+    archive_server.put(labels, b"labels: 0 1 1")
+    assert data.load("em-and-labels", standin=False) == {
+        "em": "em: 1 2 3",
+        "labels": "labels: 0 1 1",
+    }
+    paths = data.fetch("em-and-labels")
+    assert set(paths) == {"em", "labels"} and paths["em"].name == "em.txt"
+    assert data.is_cached("em-and-labels")
+    assert "em-and-labels" not in data.mirror_missing(data.cache_dir())
+    pins = data.pin(["em-and-labels"], registry_path=reg)
+    assert tomllib.loads(reg.read_text())["em-and-labels"]["sha256"] == pins["em-and-labels"]
+    assert pins["em-and-labels"]["em"] == hashlib.sha256(b"em: 1 2 3").hexdigest()
+
+
+def test_a_kind_validates_each_file_by_its_role(archive_server, pair_kind):
+    entry, _ = pair_kind
+    archive_server.put(entry["files"]["em"], b"labels in the wrong place")
+    archive_server.put(entry["files"]["labels"], b"labels: 0")
+    with pytest.raises(data.DataUnavailableError, match="expected a em file"):
+        data.fetch("em-and-labels")
+    assert _files(data.cache_dir()) == []
+
+
+def test_unknown_kind_names_the_known_ones():
+    with pytest.raises(ValueError, match="unknown kind 'volume'.*map, mdoc"):
+        kinds.kind_of({"name": "x", "kind": "volume"})
+
+
+@pytest.mark.parametrize("name", sorted(data.registry()))
+def test_every_dataset_has_an_announced_offline_standin(name, monkeypatch, capsys):
+    monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
+    assert data.load(name) is not None
+    assert len(_only_announcement(capsys.readouterr().out)) == 1

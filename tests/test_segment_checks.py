@@ -82,7 +82,7 @@ def test_classifier_sheet_checks():
 
 
 def test_network_sheet_checks():
-    from emcourse.checks.segmentation import _unet_count
+    from emcourse.checks.segmentation_models import _unet_count
     from emcourse.segment.unet import _conv3x3
 
     assert checks.unet_parameters(_unet_count)

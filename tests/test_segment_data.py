@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 from conftest import fixture_file
 
-from emcourse import vem_data
+from emcourse import data
+from emcourse.data.registry import file_urls
 from emcourse.segment import VemVolume
 
 
 def _serve(server, name, files):
     for role, rel in files.items():
-        server.put(vem_data.DATASETS[name]["files"][role], fixture_file(rel).read_bytes())
+        server.put(file_urls(data.registry()[name])[role], fixture_file(rel).read_bytes())
 
 
 def test_gala_blocks_are_read_from_the_real_files(archive_server):
@@ -23,7 +24,7 @@ def test_gala_blocks_are_read_from_the_real_files(archive_server):
     files |= {f"im{i:02d}": f"vem-gala-fibsem/train-image-png/im{i:02d}.png" for i in range(50)}
     _serve(archive_server, "gala-fib25-train", files)
     for name, n_ids in (("gala-fib25-test", 132), ("gala-fib25-train", 87)):
-        v = vem_data.load_vem(name, standin=False)
+        v = data.load(name, standin=False)
         assert v.source.real and v.em.shape == (50, 100, 200) == v.labels.shape
         assert v.em.dtype == np.uint8 and len(np.unique(v.labels[v.labels > 0])) == n_ids
 
@@ -32,9 +33,9 @@ def test_celegans_crop_and_its_wrong_calibration(archive_server):
     _serve(
         archive_server,
         "empiar-10982-c-elegans-crop",
-        {"zip": "vem-empiar10982-celegans-crop/xyz_8bit__em_volume_tiff_series.zip"},
+        {"main": "vem-empiar10982-celegans-crop/xyz_8bit__em_volume_tiff_series.zip"},
     )
-    v = vem_data.load_vem("empiar-10982-c-elegans-crop", standin=False)
+    v = data.load("empiar-10982-c-elegans-crop", standin=False)
     assert v.source.real and v.em.shape == (21, 256, 256) and v.em.dtype == np.uint8
     assert v.file_voxel_size[1] == pytest.approx(1.0)  # what the TIFF claims: 1 unit per pixel
     assert v.voxel_size == 24.0  # what the benchmark says
@@ -42,10 +43,10 @@ def test_celegans_crop_and_its_wrong_calibration(archive_server):
 
 def test_offline_gives_announced_standins(data_env, monkeypatch, capsys):
     monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
-    v = vem_data.load_vem("gala-fib25-test")
+    v = data.load("gala-fib25-test")
     assert isinstance(v, VemVolume) and not v.source.real and v.labels.shape == (50, 100, 200)
     assert "synthetic stand-in" in capsys.readouterr().out
     with pytest.raises(Exception, match="EMCOURSE_OFFLINE"):
-        vem_data.load_vem("gala-fib25-test", standin=False)
-    with pytest.raises(KeyError, match="unknown"):
-        vem_data.load_vem("hela")
+        data.load("gala-fib25-test", standin=False)
+    with pytest.raises(KeyError):
+        data.load("hela")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from emcourse import segment
+from emcourse.io import read_shipped_unet
 from emcourse.segment import unet
 
 
@@ -14,7 +15,7 @@ def test_shipped_weights_are_small_and_pinned():
     raw = resources.files("emcourse.segment").joinpath("weights/unet-mito.npz").read_bytes()
     assert len(raw) < 1_000_000
     assert unet.SHIPPED_SHA256 and hashlib.sha256(raw).hexdigest() == unet.SHIPPED_SHA256
-    params = segment.load_shipped_weights()
+    params = read_shipped_unet()
     assert sum(v.size for v in params.values()) == 29321
 
 
@@ -22,7 +23,7 @@ def test_shipped_network_meets_the_quality_bar_on_the_held_out_block():
     vol = segment.hela_standin((128, 256, 256), seed=0)  # the lessons' stand-in
     held = slice(64, 128, 4)
     limits = np.percentile(vol.em, [1, 99])
-    prob = segment.unet_predict(vol.em[held], segment.load_shipped_weights(), limits=limits)
+    prob = segment.unet_predict(vol.em[held], read_shipped_unet(), limits=limits)
     assert segment.dice(vol.labels[held], prob > 0.5) >= 0.92
 
 

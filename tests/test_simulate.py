@@ -1,4 +1,4 @@
-"""Tests for emcourse.simulate: tilt schemes, CTF, projection, WBP, tomogram simulation."""
+"""Tests for emcourse.sta.tomography and sta.simulate: tilt series, CTF, WBP, tomograms."""
 
 from pathlib import Path
 
@@ -6,19 +6,19 @@ import numpy as np
 import pytest
 import scipy.fft
 
-from emcourse import simulate, sta
+from emcourse import sta
 
 MDOC = Path(__file__).resolve().parents[2] / "shared/fixtures/tilt-metadata/TS_01.mrc.mdoc"
 
 
 def test_phantom_map_unchanged():
-    vol = simulate.phantom_map(box=32, voxel_size=10.0)
+    vol = sta.phantom_map(box=32, voxel_size=10.0)
     assert vol.shape == (32, 32, 32) and vol.dtype == np.float32
     assert vol.max() == 1.0 and vol.min() >= 0
 
 
 def test_dose_symmetric_scheme_matches_empiar_10164_mdoc():
-    angles = simulate.tilt_scheme(min_angle=-60, max_angle=60, step=3)
+    angles = sta.tilt_scheme(min_angle=-60, max_angle=60, step=3)
     if MDOC.exists():
         text = MDOC.read_text()
         mdoc = [float(line.split("=")[1]) for line in text.splitlines() if "TiltAngle" in line]
@@ -29,26 +29,26 @@ def test_dose_symmetric_scheme_matches_empiar_10164_mdoc():
 
 
 def test_other_schemes():
-    assert simulate.tilt_scheme(min_angle=-6, max_angle=6, order="sequential").tolist() == [
+    assert sta.tilt_scheme(min_angle=-6, max_angle=6, order="sequential").tolist() == [
         -6, -3, 0, 3, 6,
     ]  # fmt: skip
-    assert simulate.tilt_scheme(min_angle=-6, max_angle=6, order="bidirectional").tolist() == [
+    assert sta.tilt_scheme(min_angle=-6, max_angle=6, order="bidirectional").tolist() == [
         0, 3, 6, -3, -6,
     ]  # fmt: skip
     with pytest.raises(ValueError, match="unknown order"):
-        simulate.tilt_scheme(order="random")
+        sta.tilt_scheme(order="random")
 
 
 def test_ctf_values():
-    f, c = simulate.ctf_1d(1024, voxel_size=5.0, defocus_um=2.0)
+    f, c = sta.ctf_1d(1024, voxel_size=5.0, defocus_um=2.0)
     assert c[0] == pytest.approx(-0.07)
     # first zero of -sin(chi) (A ~ 0): pi * lambda * dz * k^2 ~ pi - atan(A)
-    lam = simulate.electron_wavelength(300)
+    lam = sta.electron_wavelength(300)
     assert lam == pytest.approx(0.01969, abs=1e-4)
     k0 = f[np.nonzero(np.diff(np.sign(c)))[0][0]]
     assert k0 == pytest.approx(np.sqrt(1 / (lam * 2e4)), rel=0.05)
-    c2 = simulate.ctf_2d((64, 64), voxel_size=5.0, defocus_um=2.0)
-    _, c64 = simulate.ctf_1d(64, voxel_size=5.0, defocus_um=2.0)
+    c2 = sta.ctf_2d((64, 64), voxel_size=5.0, defocus_um=2.0)
+    _, c64 = sta.ctf_1d(64, voxel_size=5.0, defocus_um=2.0)
     np.testing.assert_allclose(c2[0, :33], c64, atol=1e-5)
 
 
@@ -60,10 +60,10 @@ def test_projection_and_wbp_roundtrip():
     for b in blobs:
         vol += np.exp(-((z - b[0]) ** 2 + (y - b[1]) ** 2 + (x - b[2]) ** 2) / 4.0)
     angles = np.arange(-60, 61, 3.0)
-    proj = simulate.project(vol, angles)
+    proj = sta.project(vol, angles)
     # mass is conserved by the projector
     np.testing.assert_allclose(proj.sum(axis=(1, 2)), vol.sum(), rtol=0.02)
-    rec = simulate.weighted_backprojection(proj, angles, thickness=24)
+    rec = sta.weighted_backprojection(proj, angles, thickness=24)
     # the reconstruction correlates with the object and keeps its scale near the peaks
     assert np.corrcoef(rec.ravel(), vol.ravel())[0, 1] > 0.8  # 0.87: wedge + ramp
     # the missing wedge removes about a third of a small blob's Fourier mass
@@ -77,7 +77,7 @@ def test_reconstruction_misses_the_wedge():
     z, x = np.ogrid[:48, :48]
     vol *= (((z - 24) ** 2 + (x - 24) ** 2) < 14**2)[:, None, :]  # compact: no rays leave
     angles = np.arange(-30, 61, 2.0)
-    rec = simulate.weighted_backprojection(simulate.project(vol, angles), angles, thickness=48)
+    rec = sta.weighted_backprojection(sta.project(vol, angles), angles, thickness=48)
     power = np.abs(np.fft.rfftn(rec)) ** 2
     w = sta.wedge_mask(rec.shape, tilt_range=(-30, 60))
     inside, outside = power[w > 0].mean(), power[w == 0].mean()
@@ -91,21 +91,21 @@ def test_steep_tilts_sample_every_voxel():
     zyx = np.indices((64, 8, 64)) - np.array([32, 4, 32])[:, None, None, None]
     bead = np.exp(-(zyx**2).sum(axis=0) / 8.0).astype(np.float32)  # sigma 2 voxels
     angles = np.arange(-70, 71, 2.0)
-    proj = simulate.project(bead, angles)
+    proj = sta.project(bead, angles)
     np.testing.assert_allclose(proj.sum(axis=(1, 2)), bead.sum(), rtol=0.01)
     # a narrow bead's projection is the same Gaussian at every tilt: no gaps between rays
     np.testing.assert_allclose(proj[0].max(), proj[len(angles) // 2].max(), rtol=0.05)
-    rec = simulate.weighted_backprojection(proj, angles, thickness=64)
+    rec = sta.weighted_backprojection(proj, angles, thickness=64)
     wedge = sta.wedge_mask(bead.shape, tilt_range=(-70, 70))
     perfect = scipy.fft.irfftn(scipy.fft.rfftn(bead) * wedge, s=bead.shape)
-    ratio = simulate.elongation(rec)[2] / simulate.elongation(perfect)[2]
+    ratio = sta.elongation(rec)[2] / sta.elongation(perfect)[2]
     assert abs(ratio - 1) < 0.05, ratio  # 1.02; 1.52 with rays 1/cos apart at 70 deg
 
 
 @pytest.fixture(scope="module")
 def small_sim():
-    ref = simulate.phantom_map(box=16, voxel_size=20.0)
-    return ref, simulate.simulate_tomogram(
+    ref = sta.phantom_map(box=16, voxel_size=20.0)
+    return ref, sta.simulate_tomogram(
         ref, voxel_size=20.0, shape=(32, 96, 96), n_particles=12, snr=0.1, seed=3
     )
 
@@ -125,12 +125,12 @@ def test_simulate_tomogram_contents(small_sim):
 
 def test_simulate_is_deterministic(small_sim):
     ref, sim = small_sim
-    again = simulate.simulate_tomogram(
+    again = sta.simulate_tomogram(
         ref, voxel_size=20.0, shape=(32, 96, 96), n_particles=12, snr=0.1, seed=3
     )
     np.testing.assert_array_equal(sim.tomogram, again.tomogram)
     np.testing.assert_array_equal(sim.positions, again.positions)
-    other = simulate.simulate_tomogram(
+    other = sta.simulate_tomogram(
         ref, voxel_size=20.0, shape=(32, 96, 96), n_particles=12, snr=0.1, seed=4
     )
     assert not np.allclose(sim.positions, other.positions)
@@ -138,27 +138,27 @@ def test_simulate_is_deterministic(small_sim):
 
 def test_snr_definition():
     """Noise variance per projection is signal variance / snr (checked via two seeds' noise)."""
-    ref = simulate.phantom_map(box=16, voxel_size=20.0)
+    ref = sta.phantom_map(box=16, voxel_size=20.0)
     kw = dict(voxel_size=20.0, shape=(32, 64, 64), n_particles=4, seed=0)
-    clean = simulate.simulate_tomogram(ref, snr=np.inf, **kw).tomogram
-    noisy = simulate.simulate_tomogram(ref, snr=1.0, **kw).tomogram
-    noisier = simulate.simulate_tomogram(ref, snr=0.25, **kw).tomogram
+    clean = sta.simulate_tomogram(ref, snr=np.inf, **kw).tomogram
+    noisy = sta.simulate_tomogram(ref, snr=1.0, **kw).tomogram
+    noisier = sta.simulate_tomogram(ref, snr=0.25, **kw).tomogram
     ratio = (noisier - clean).var() / (noisy - clean).var()
     assert ratio == pytest.approx(4.0, rel=0.1)
 
 
 def test_too_crowded_raises():
-    ref = simulate.phantom_map(box=16, voxel_size=20.0)
+    ref = sta.phantom_map(box=16, voxel_size=20.0)
     with pytest.raises(ValueError, match="non-overlapping"):
-        simulate.simulate_tomogram(ref, voxel_size=20.0, shape=(24, 48, 48), n_particles=50)
+        sta.simulate_tomogram(ref, voxel_size=20.0, shape=(24, 48, 48), n_particles=50)
 
 
 def test_elongation_of_anisotropic_gaussian():
     z, y, x = np.indices((48, 9, 48)) - np.array([24, 4, 24])[:, None, None, None]
     blob = np.exp(-(z**2 / (2 * 6.0**2) + y**2 / 8.0 + x**2 / (2 * 3.0**2)))
-    wz, wx, ratio = simulate.elongation(blob)
+    wz, wx, ratio = sta.elongation(blob)
     assert wz == pytest.approx(2.3548 * 6.0, rel=0.01)
     assert wx == pytest.approx(2.3548 * 3.0, rel=0.01)
     assert ratio == pytest.approx(2.0, rel=0.02)
     with pytest.raises(ValueError, match="half its maximum"):
-        simulate.elongation(np.ones((4, 4, 4)))
+        sta.elongation(np.ones((4, 4, 4)))

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from emcourse import simulate, sta
+from emcourse import sta
 
 VOXEL = 10.0
 
 
 @pytest.fixture(scope="module")
 def ref():
-    return simulate.phantom_map(box=32, voxel_size=VOXEL)
+    return sta.phantom_map(box=32, voxel_size=VOXEL)
 
 
 # ----------------------------------------------------------------- rotations
@@ -57,11 +57,34 @@ def test_random_rotations_uniform():
     assert w.mean() == pytest.approx(np.pi / 2 + 2 / np.pi, abs=0.05)
 
 
-def test_angular_sampling_covers_so3():
-    angles = sta.angular_sampling(30.0)
-    probes = sta.random_rotations(300, seed=2)
-    nearest = sta.rotation_angle_between(probes[:, None], angles[None]).min(axis=1)
-    assert nearest.max() < 30.0
+@pytest.mark.parametrize(
+    ("step", "n", "radius"),
+    [(90.0, 24, 62.80), (45.0, 60, 44.48), (30.0, 360, 27.78), (16.29, 1992, 16.29)],
+)
+def test_angular_sampling_covers_so3_within_the_step(step, n, radius):
+    angles = sta.angular_sampling(step)
+    assert len(angles) == n  # Karney's sets: as few as the best published uniform sets
+    np.testing.assert_allclose(
+        angles @ angles.transpose(0, 2, 1), np.broadcast_to(np.eye(3), angles.shape), atol=1e-12
+    )
+    np.testing.assert_allclose(np.linalg.det(angles), 1.0)
+    # every rotation lies within the step of the set (measured: a lower bound of the radius)
+    measured = sta.covering_radius(angles, probes=4000)
+    assert radius - 0.3 < measured <= radius + 0.01 <= step + 0.01
+    # no member repeated (a covering need not be a packing: neighbours across cells are close)
+    gaps = sta.rotation_angle_between(angles[:200, None], angles[None])
+    assert np.sort(gaps, axis=1)[:, 1].min() > radius / 4
+
+
+def test_angular_sampling_grows_as_the_step_shrinks():
+    sizes = [len(sta.angular_sampling(s)) for s in (180, 60, 25, 15, 10, 7)]
+    assert sizes == sorted(sizes) and sizes[0] == 24
+    assert len(sta.angular_sampling(3.0)) > 207576  # finer than Karney's table: a finer grid
+    with pytest.raises(ValueError, match="step_deg"):
+        sta.angular_sampling(0)
+
+
+def test_local_rotations():
     local = sta.local_rotations(10.0, 5.0)
     assert sta.rotation_angle_between(np.eye(3), local).max() < 15.0
     np.testing.assert_allclose(local[0], np.eye(3))  # identity first
@@ -95,9 +118,9 @@ def test_shift_volume_subvoxel(ref):
 
 def test_resample_keeps_centre_and_size():
     """An 11.4 A map brought to 10 A matches the same phantom rendered at 10 A."""
-    coarse = simulate.phantom_map(box=20, voxel_size=11.4, diameter=137.0)
+    coarse = sta.phantom_map(box=20, voxel_size=11.4, diameter=137.0)
     fine = sta.resample(coarse, voxel_size=11.4, new_voxel_size=10.0, box=32)
-    truth = simulate.phantom_map(box=32, voxel_size=10.0, diameter=137.0)
+    truth = sta.phantom_map(box=32, voxel_size=10.0, diameter=137.0)
     assert fine.shape == (32, 32, 32) and fine.dtype == np.float32
     assert np.corrcoef(fine.ravel(), truth.ravel())[0, 1] > 0.98
     com = lambda v: np.array([np.sum(v * g) for g in np.indices(v.shape)]) / v.sum()  # noqa: E731
@@ -236,6 +259,25 @@ def test_extract_and_half_sets():
     assert len(np.intersect1d(a, b)) == 0 and len(a) + len(b) == 11
 
 
+@pytest.mark.parametrize("wedge", [None, (-60.0, 60.0), (-50.0, 60.0)])
+def test_template_match_turns_the_tomogram_exactly(monkeypatch, wedge):
+    """Rotations 180 deg apart about an axis share one template FFT, with unchanged scores."""
+    from emcourse.sta import matching
+
+    rng = np.random.default_rng(0)
+    tomo = rng.standard_normal((24, 28, 32)).astype(np.float32)
+    tpl = sta.phantom_map(box=16, voxel_size=20.0)
+    turns = [np.eye(3), np.diag([1.0, -1, -1]), np.diag([-1.0, 1, -1]), np.diag([-1.0, -1, 1])]
+    angles = np.array([G @ R for R in sta.random_rotations(2, seed=3) for G in turns])
+    orbits = matching._flip_orbits(angles, matching._FLIPS)
+    assert [len(o) for o in orbits] == [4, 4]
+    shared, shared_best = sta.template_match(tomo, tpl, angles=angles, wedge=wedge)
+    monkeypatch.setattr(matching, "_FLIPS", ())
+    each, each_best = sta.template_match(tomo, tpl, angles=angles, wedge=wedge)
+    np.testing.assert_allclose(shared, each, atol=1e-6)
+    np.testing.assert_array_equal(shared_best, each_best)
+
+
 def test_find_peaks_and_precision_recall():
     s = np.zeros((20, 20, 20))
     truth = np.array([[5, 5, 5], [5, 5, 9], [15, 15, 15]])
@@ -255,7 +297,7 @@ def test_find_peaks_and_precision_recall():
 @pytest.fixture(scope="module")
 def pipeline(ref):
     """Lesson-size run: simulate, match (binned by 2), refine at full sampling."""
-    sim = simulate.simulate_tomogram(
+    sim = sta.simulate_tomogram(
         ref, voxel_size=VOXEL, shape=(64, 256, 256), n_particles=60, snr=0.1, seed=0
     )
     tomo2 = sta.bin_volume(sim.tomogram, 2)
@@ -315,7 +357,7 @@ def test_refinement_resolution(pipeline, ref):
 def test_resample_keeps_centre_of_mass_and_physical_volume():
     from scipy import ndimage
 
-    vol = simulate.phantom_map(box=20, voxel_size=11.4, diameter=140.0)
+    vol = sta.phantom_map(box=20, voxel_size=11.4, diameter=140.0)
     out = sta.resample(vol, voxel_size=11.4, new_voxel_size=10.0, box=32)
     assert out.shape == (32, 32, 32) and out.dtype == np.float32
     # the density's centre of mass stays put (in angstrom, relative to the box centre)
@@ -339,7 +381,7 @@ def test_subtract_radial_average_keeps_only_the_shape():
 
 def test_average_simulated_takes_the_lesson_steps():
     ref = sta.prepare_reference(
-        simulate.phantom_map(box=20, voxel_size=11.4, diameter=137.0), voxel_size=11.4
+        sta.phantom_map(box=20, voxel_size=11.4, diameter=137.0), voxel_size=11.4
     )
     run = sta.average_simulated(ref, shape=(48, 128, 128), n_particles=12, iterations=1)
     assert run.subtomos.shape == (12, 32, 32, 32)

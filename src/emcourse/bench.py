@@ -5,6 +5,7 @@ Usage::
     python -m emcourse.bench                 # every notebook in notebooks/ and solutions/
     python -m emcourse.bench --repeat 3      # median of 3 runs
     python -m emcourse.bench --only 00-archives
+    python -m emcourse.bench --peers DIR     # template matching on ../shared/peers's problem
 
 Each notebook runs in a fresh ``python3`` kernel of the current environment,
 offline (``EMCOURSE_OFFLINE=1``), with static viewers (``EMCOURSE_STATIC=1``)
@@ -14,9 +15,15 @@ seconds (kernel start to last cell), peak resident memory of the kernel process
 RSS where /proc is missing), bytes that appeared in the data directory, and
 whether it stayed within the budget (60 s, 1 GiB). Results go to
 ``_build/bench.json`` and ``_build/bench.md`` and the table is printed. When
-``emcourse.sta_bench`` exists, its ``measure()`` result is included too.
+``emcourse.sta.bench`` exists, its ``measure()`` result is included too.
 
 The exit status is 1 when a notebook fails or exceeds the budget.
+
+``--peers DIR`` runs only the course's side of the template-matching
+comparison with pyTME (the problem that ``make_data.py DIR`` writes; see
+:func:`emcourse.sta.bench.match_peers`): it reads ``tomogram.mrc``,
+``template.mrc`` and ``tomo_truth.npz`` and prints rotations, seconds, the
+FFT floor and the particles found (exit status 1 when one is missed).
 """
 
 from __future__ import annotations
@@ -169,13 +176,13 @@ def _judge(row: dict[str, Any]) -> str:
 
 def _sta_bench() -> dict[str, Any] | None:
     try:
-        spec = importlib.util.find_spec("emcourse.sta_bench")
+        spec = importlib.util.find_spec("emcourse.sta.bench")
     except (ImportError, ValueError):
         spec = None
     if spec is None:
         return None
     try:
-        return dict(importlib.import_module("emcourse.sta_bench").measure())
+        return dict(importlib.import_module("emcourse.sta.bench").measure())
     except Exception as exc:  # noqa: BLE001 - report, do not hide, a broken benchmark
         return {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -206,7 +213,7 @@ def markdown(report: dict[str, Any]) -> str:
     if sta is not None:
         lines += [
             "",
-            "STA kernels (`emcourse.sta_bench.measure()`):",
+            "STA kernels (`emcourse.sta.bench.measure()`):",
             "",
             "| key | value |",
             "|---|---|",
@@ -257,6 +264,21 @@ def bench(
     return report
 
 
+def peers(folder: Path) -> dict[str, Any]:
+    """Read the peer benchmark problem in ``folder``; run :func:`emcourse.sta.bench.match_peers`."""
+    import numpy as np
+
+    from emcourse.io import read_mrc
+    from emcourse.sta.bench import match_peers
+
+    folder = Path(folder)
+    with np.load(folder / "tomo_truth.npz") as truth:
+        positions = truth["positions"]
+    return match_peers(
+        read_mrc(folder / "tomogram.mrc").data, read_mrc(folder / "template.mrc").data, positions
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(
@@ -268,7 +290,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=None, help="glob or substring of notebook paths")
     parser.add_argument("--root", type=Path, default=Path("."), help="repository root")
     parser.add_argument("--out", type=Path, default=None, help="output folder (_build)")
+    parser.add_argument(
+        "--peers", type=Path, default=None, help="only template matching on this peers problem"
+    )
     args = parser.parse_args(argv)
+    if args.peers is not None:
+        r = peers(args.peers)
+        print(
+            f"emcourse.sta.template_match: {r['rotations']} rotations, {r['seconds']:.1f} s "
+            f"({r['ms_per_rotation']:.1f} ms per rotation, FFT floor "
+            f"{r['floor_ms_per_rotation']:.1f} ms, ratio {r['ratio']:.2f}), "
+            f"found {r['found']}/{r['particles']}"
+        )
+        return 0 if r["found"] == r["particles"] else 1
     report = bench(args.root, repeat=args.repeat, only=args.only, out=args.out)
     print(markdown(report), end="")
     bad = [r for r in report["notebooks"] if r["status"] != "ok"]

@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _list(markdown: bool) -> int:
     from emcourse import data
+    from emcourse.data.registry import size_text
 
     if markdown:
         print(data.registry_markdown(), end="")
@@ -89,7 +90,7 @@ def _list(markdown: bool) -> int:
     for name, e in data.registry().items():
         licence = e["licence"].split(" (")[0]
         cached = "yes" if data.is_cached(name) else "no"
-        rows.append((name, e["archive"], e["accession"], data._size_text(e), licence, cached))
+        rows.append((name, e["archive"], e["accession"], size_text(e), licence, cached))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
@@ -101,24 +102,27 @@ def _list(markdown: bool) -> int:
 
 def _where_from() -> list[str]:
     """Footer of ``data list``: the cache, the mirror and offline mode in use."""
-    from emcourse import data
+    from emcourse.data import cache as caches
+    from emcourse.data import tiers
 
-    cache = data.cache_dir()
+    cache = caches.cache_dir()
     lines = [f"cache: {cache} (EMCOURSE_DATA_DIR)"]
-    if not data._is_writable(cache):
+    if not caches.is_writable(cache):
         lines[0] = f"cache: {cache} (EMCOURSE_DATA_DIR; read-only: its files are used)"
-        lines.append(f"per-user cache: {data._write_dir()} (new downloads go here)")
-    mirror, problem = data._mirror_setting()
+        lines.append(f"per-user cache: {caches.write_dir()} (new downloads go here)")
+    mirror, problem = tiers.mirror_setting()
     if problem:
         lines.append(f"mirror: {mirror} -- NOT USED: {problem}")
     else:
         lines.append(f"mirror: {mirror or 'none'} (EMCOURSE_MIRROR)")
-    lines.append(f"offline: {'on' if data._offline() else 'off'} (EMCOURSE_OFFLINE)")
+    lines.append(f"offline: {'on' if tiers.offline() else 'off'} (EMCOURSE_OFFLINE)")
     return lines
 
 
 def _fetch(names: list[str], all_: bool, verbose: bool = False) -> int:
     from emcourse import data
+    from emcourse.data.messages import advice as advice_for
+    from emcourse.data.tiers import mirror_setting
 
     if all_:
         names = list(data.registry())
@@ -145,10 +149,10 @@ def _fetch(names: list[str], all_: bool, verbose: bool = False) -> int:
             print(f"ok     {name}: {path}")
     if unknown:
         print(f"Known datasets: {', '.join(data.registry())}.")
-    _, mirror_fix = data._mirror_setting()
+    _, mirror_fix = mirror_setting()
     for kind, failed in advice.items():
         hint = "emcourse data fetch " + ("--all" if all_ else " ".join(failed))
-        text = data._advice(kind, hint, mirror_fix=mirror_fix)
+        text = advice_for(kind, hint, mirror_fix=mirror_fix)
         print(f"{', '.join(failed)}: {text}" if len(advice) > 1 else text)
     if standins or unknown:
         if standins and not verbose:

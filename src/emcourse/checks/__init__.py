@@ -12,9 +12,21 @@ from emcourse.checks.archives import *  # noqa: F403
 from emcourse.checks.archives import __all__ as _archives_all
 from emcourse.checks.averaging import *  # noqa: F403
 from emcourse.checks.averaging import __all__ as _averaging_all
+from emcourse.checks.resolution import *  # noqa: F403
+from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.segmentation import *  # noqa: F403
 from emcourse.checks.segmentation import __all__ as _segmentation_all
+from emcourse.checks.segmentation_models import *  # noqa: F403
+from emcourse.checks.segmentation_models import __all__ as _segmentation_models_all
 from emcourse.checks.tomograms import *  # noqa: F403
 from emcourse.checks.tomograms import __all__ as _tomograms_all
 
-__all__ = [*_core_all, *_archives_all, *_tomograms_all, *_averaging_all, *_segmentation_all]
+__all__ = [
+    *_core_all,
+    *_archives_all,
+    *_tomograms_all,
+    *_averaging_all,
+    *_resolution_all,
+    *_segmentation_all,
+    *_segmentation_models_all,
+]

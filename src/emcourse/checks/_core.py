@@ -29,8 +29,9 @@ rest::
                               hint="np.mean does it in one call")
 
 The checks of each track live in a module of this package
-(``archives``, ``tomograms``, ``averaging``, ...) and are re-exported here,
-so a sheet calls ``checks.<name>(fn)``.
+(``archives``, ``tomograms``, ``averaging``, ``resolution``, ...) and are
+re-exported here, so a sheet calls ``checks.<name>(fn)``; ``_inputs`` makes
+the seeded test volumes (``_test_array``, ``_test_volume``) they share.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from emcourse.volume import Source, Volume
+from emcourse.volume import Volume
 
 __all__ = [
     "CheckFailed",
@@ -585,31 +586,4 @@ def _all_passed(name: str, results: Iterable[CheckResult], message: str) -> Chec
         value=getattr(last, "value", None),
         tolerance=getattr(last, "tolerance", None),
         message=message,
-    )
-
-
-# --------------------------------------------------------------------------
-# Test data shared by the checks (seeded; not the learner's data on purpose)
-# --------------------------------------------------------------------------
-
-
-def _test_array(shape: tuple[int, int, int], seed: int = 0) -> np.ndarray:
-    """A smooth, positive, asymmetric float32 volume of the given shape."""
-    from emcourse.simulate import phantom_map
-
-    box = max(shape)
-    full = phantom_map(box=box, voxel_size=200.0 / box * 1.0, diameter=150.0)
-    start = [(box - n) // 2 for n in shape]
-    vol = full[tuple(slice(s, s + n) for s, n in zip(start, shape, strict=True))]
-    rng = np.random.default_rng(seed)
-    vol = vol + 0.02 * rng.standard_normal(vol.shape).astype(np.float32)
-    return np.ascontiguousarray(np.clip(vol, 0, None) + 0.01, dtype=np.float32)
-
-
-def _test_volume(shape=(20, 24, 28), voxel_size=5.0, origin=(0.0, 0.0, 0.0), seed=0) -> Volume:
-    return Volume(
-        _test_array(shape, seed=seed),
-        voxel_size=voxel_size,
-        source=Source("emcourse-check", real=False, note="test volume of emcourse.checks"),
-        origin=origin,
     )

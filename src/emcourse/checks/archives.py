@@ -10,11 +10,10 @@ import numpy as np
 from emcourse.checks._core import (
     CheckResult,
     _all_passed,
-    _test_array,
-    _test_volume,
     check_function,
     show,
 )
+from emcourse.checks._inputs import _test_array, _test_volume
 from emcourse.volume import Source, Volume
 
 __all__ = [

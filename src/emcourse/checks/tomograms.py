@@ -63,7 +63,7 @@ def dose_symmetric_order(fn: Callable[[float, float], Any]) -> CheckResult:
                 side = -side
             return np.array(order)
     """
-    from emcourse.simulate import tilt_scheme
+    from emcourse.sta import tilt_scheme
 
     name = "dose-symmetric order"
     hint = (

@@ -11,20 +11,17 @@ network.
 
 from __future__ import annotations
 
-import hashlib
-from importlib import resources
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
     "SHIPPED_SHA256",
-    "load_shipped_weights",
     "unet_predict",
     "unet_forward",
 ]
 
-#: sha256 of the shipped weights file ``weights/unet-mito.npz`` (see its model card).
+#: sha256 of the shipped weights file ``weights/unet-mito.npz`` (see its model card);
+#: ``emcourse.io.read_shipped_unet`` reads and checks it.
 SHIPPED_SHA256 = "3fbe14b694ed73178d6de8a2a5d373f361351aa608d9cf69f802d3ffd2fabd69"
 
 
@@ -87,19 +84,3 @@ def unet_predict(volume: np.ndarray, params: dict, *, limits=None) -> np.ndarray
         logits = unet_forward(img, params)[:h, :w]
         out[z] = 1.0 / (1.0 + np.exp(-logits))
     return out
-
-
-def load_shipped_weights(*, check: bool = True) -> dict:
-    """The shipped network's weights (``weights/unet-mito.npz``), checked against its sha256."""
-    ref = resources.files("emcourse.segment").joinpath("weights/unet-mito.npz")
-    raw = ref.read_bytes()
-    digest = hashlib.sha256(raw).hexdigest()
-    if check and SHIPPED_SHA256 and digest != SHIPPED_SHA256:
-        raise ValueError(
-            f"{ref}: expected sha256 {SHIPPED_SHA256}, found {digest}. The weights file was "
-            "changed; run `python scripts/train_shipped_unet.py` to rebuild it."
-        )
-    import io
-
-    with np.load(io.BytesIO(raw)) as f:
-        return {k: f[k] for k in f.files}

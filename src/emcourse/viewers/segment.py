@@ -1,4 +1,4 @@
-"""Figures and viewers of the segmentation track (moves to ``viewers/segment.py``).
+"""Figures and viewers of the segmentation track (``viewers.segment``).
 
 Like :mod:`emcourse.viewers`, the only place of this track that imports
 matplotlib and ipywidgets (lazily). Every interactive viewer has a static
@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from emcourse.viewers import _close, _new_figure, _panel_png, _show_once, static_mode
+from emcourse.viewers._core import _close, _new_figure, _panel_png, _show_once, static_mode
 
 __all__ = ["label_overlay", "labels_3d", "overlay_viewer", "panels"]
 

@@ -1,0 +1,46 @@
+"""Read and write the file formats of 3D electron microscopy: files in, arrays out.
+
+MRC/CCP4 maps (as EMDB and EMPIAR ship them: :mod:`~emcourse.io.mrc`),
+SerialEM ``.mdoc`` tilt-series metadata (:mod:`~emcourse.io.mdoc`), RELION
+STAR particle files (:mod:`~emcourse.io.star`) and cryoET Data Portal point
+annotations (:mod:`~emcourse.io.ndjson`), volume-EM TIFF, HDF5 and PNG stacks and
+the shipped U-Net's weights (:mod:`~emcourse.io.vem`); :func:`as_float` decides dtypes for
+all of them (:mod:`~emcourse.io.arrays`). Strict by default, like
+``mrcfile``: a file that is not what it claims to be raises ``ValueError``
+naming the file, what was expected and what was found. No network (that is
+:mod:`emcourse.data`), no science.
+
+Arrays are indexed ``(z, y, x)`` (plane, row, column); voxel sizes and origins
+are in angstrom.
+"""
+
+from emcourse.io.arrays import as_float
+from emcourse.io.mdoc import read_mdoc
+from emcourse.io.mrc import HEADER_BYTES, parse_mrc_header, read_mrc, read_mrc_header, write_mrc
+from emcourse.io.ndjson import read_ndjson_points
+from emcourse.io.star import read_particles_star, write_particles_star
+from emcourse.io.vem import (
+    read_h5_stack,
+    read_png_stack,
+    read_shipped_unet,
+    read_tiff_volume,
+    read_tiff_zip,
+)
+
+__all__ = [
+    "read_h5_stack",
+    "read_png_stack",
+    "read_shipped_unet",
+    "read_tiff_volume",
+    "read_tiff_zip",
+    "HEADER_BYTES",
+    "as_float",
+    "parse_mrc_header",
+    "read_mdoc",
+    "read_mrc",
+    "read_mrc_header",
+    "read_ndjson_points",
+    "read_particles_star",
+    "write_mrc",
+    "write_particles_star",
+]
