@@ -12,7 +12,6 @@ network.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
     "SHIPPED_SHA256",
@@ -26,13 +25,19 @@ SHIPPED_SHA256 = "3fbe14b694ed73178d6de8a2a5d373f361351aa608d9cf69f802d3ffd2fabd
 
 
 def _conv3x3(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(C, H, W) -> (O, H, W); zero padding 1, as ``nn.Conv2d(C, O, 3, padding=1)``."""
+    """(C, H, W) -> (O, H, W); zero padding 1, as ``nn.Conv2d(C, O, 3, padding=1)``.
+
+    Nine matrix products, one per kernel tap, each of the (O, C) tap weights with
+    the input shifted by that tap (a correlation, like PyTorch's).
+    """
     c, h, wd = x.shape
     xp = np.pad(x, ((0, 0), (1, 1), (1, 1)))
-    cols = sliding_window_view(xp, (3, 3), axis=(1, 2))  # (C, H, W, 3, 3)
-    cols = cols.transpose(1, 2, 0, 3, 4).reshape(h * wd, c * 9)
-    out = cols @ w.reshape(w.shape[0], -1).T + b
-    return out.T.reshape(w.shape[0], h, wd)
+    out = np.empty((w.shape[0], h * wd), np.float32)
+    out[:] = b[:, None]
+    for dy in range(3):
+        for dx in range(3):
+            out += w[:, :, dy, dx] @ xp[:, dy : dy + h, dx : dx + wd].reshape(c, h * wd)
+    return out.reshape(w.shape[0], h, wd)
 
 
 def _double(x, p, name):
