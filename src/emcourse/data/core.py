@@ -208,7 +208,7 @@ def emdb_map(entry_number: int | str, *, standin: bool = True) -> Volume:
         f"https://www.ebi.ac.uk/emdb/EMD-{number}",
         "subset": "the whole primary map",
         "kind": "map",
-        "standin": "simulate.phantom_map",
+        "standin": "sta.simulate.standin_map",
         "fetch_hint": python_hint(f"emdb_map({number})"),
     }
     return load_entry(record, standin=standin)

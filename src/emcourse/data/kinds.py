@@ -25,7 +25,7 @@ import numpy as np
 from emcourse.data.messages import short, unavailable
 from emcourse.data.partial import fetch_zarr_level, read_zarr_level, zarr_level_files, zarr_scale
 from emcourse.data.registry import MAIN, file_urls, label, registry, source
-from emcourse.volume import Source, Volume
+from emcourse.volume import Source, Volume, convert_voxel_coordinates
 
 __all__ = ["KINDS", "Kind", "check_by_extension", "kind_of"]
 
@@ -118,7 +118,14 @@ def _standin_map(entry: dict, src: Source) -> Volume:
     shape = entry.get("shape") or [48, 48, 48]
     vs = float(entry.get("voxel_size") or 4.0)
     box = int(max(shape))
-    data = _simulate().phantom_map(box=box, voxel_size=vs, diameter=0.6 * box * vs)
+    data = _simulate().standin_map(
+        box=box,
+        voxel_size=vs,
+        value_range=tuple(entry.get("value_range", (0.0, 1.0))),
+        diameter=float(entry.get("standin_diameter", 0.6 * box * vs)),
+        form=entry.get("standin_form", "molecule"),
+        symmetry=int(entry.get("standin_symmetry", 1)),
+    )
     return Volume(data=data, voxel_size=vs, source=src)
 
 
@@ -208,6 +215,7 @@ def _simulated_tomogram(name: str):
         voxel_size=vs,
         shape=tuple(entry.get("standin_shape", (48, 128, 128))),
         n_particles=int(entry.get("standin_particles", 12)),
+        tilt_range=tuple(entry.get("tilt_range", (-60.0, 60.0))),
         seed=0,
     )
 
@@ -241,7 +249,9 @@ def _open_picks(paths: dict[str, Path], entry: dict) -> dict:
     if points and all("xyz_rotation_matrix" in p for p in points):
         rot = np.array([p["xyz_rotation_matrix"] for p in points], dtype=float)
     return {
-        "positions": zyx * float(entry["voxel_size"]) / target,
+        "positions": convert_voxel_coordinates(
+            zyx, from_voxel_size=float(entry["voxel_size"]), to_voxel_size=target
+        ),
         "voxel_size": target,
         "rotations": rot,
         "source": source(entry, real=True),

@@ -193,6 +193,7 @@ _TABLE_COLUMNS = {
     "licence": "Licence",
     "citation": "Citation",
     "subset": "Subset",
+    "standin_differs": "Offline stand-in: how it differs",
 }
 
 
@@ -203,7 +204,7 @@ def registry_markdown(columns: tuple[str, ...] = tuple(_TABLE_COLUMNS)) -> str:
     ----------
     columns : tuple of str
         Which columns, in order, from name, archive, accession (linked to its
-        page), size, licence, citation, subset.
+        page), size, licence, citation, subset, standin_differs.
 
     Returns
     -------
@@ -211,8 +212,8 @@ def registry_markdown(columns: tuple[str, ...] = tuple(_TABLE_COLUMNS)) -> str:
 
     Examples
     --------
-    >>> print(registry_markdown().splitlines()[0])
-    | Name | Archive | Accession | Size | Licence | Citation | Subset |
+    >>> print(registry_markdown().splitlines()[0])  # doctest: +ELLIPSIS
+    | Name | Archive | Accession | Size | Licence | Citation | Subset | Offline stand-in: ... |
     >>> print(registry_markdown(("name", "licence")).splitlines()[0])
     | Name | Licence |
     """
@@ -222,7 +223,8 @@ def registry_markdown(columns: tuple[str, ...] = tuple(_TABLE_COLUMNS)) -> str:
     ]
     for name, e in registry().items():
         acc = f"[{e['accession']}]({e['page']})" if e.get("page") else e["accession"]
-        values = {**e, "name": f"`{name}`", "accession": acc, "size": size_text(e)}
+        values = {"standin_differs": "", **e, "name": f"`{name}`", "accession": acc}
+        values["size"] = size_text(e)
         rows.append("| " + " | ".join(str(values[c]).replace("|", "/") for c in columns) + " |")
     return "\n".join(rows) + "\n"
 

@@ -96,7 +96,11 @@ def write_particles_star(
 def read_particles_star(
     path: str | os.PathLike, *, tomo_shape: tuple[int, int, int] | None = None
 ) -> dict:
-    """Read a RELION (4 or 5) tomography particle STAR file.
+    """Read a RELION (3, 4 or 5) tomography particle STAR file.
+
+    Columns are found by their header labels, never by position: RELION-3
+    files as deposited (one unnamed ``data_`` block, no optics table) put
+    ``rlnTomoName`` or ``rlnMicrographName`` and the coordinates in any order.
 
     Parameters
     ----------
@@ -126,11 +130,14 @@ def read_particles_star(
     if "particles" in blocks:
         df = blocks["particles"]
     else:
-        tables = [b for b in blocks.values() if hasattr(b, "columns") and "rlnTomoName" in b]
+        labels = ("rlnTomoName", "rlnMicrographName", "rlnCoordinateX")
+        tables = [
+            b for b in blocks.values() if hasattr(b, "columns") and any(c in b for c in labels)
+        ]
         if not tables:
             raise ValueError(
-                f"{path}: expected a 'data_particles' block with rlnTomoName, "
-                f"found blocks {list(blocks)}."
+                f"{path}: expected a particle table (a 'data_particles' block, or a block "
+                f"with rlnTomoName or rlnCoordinateX/Y/Z), found blocks {list(blocks)}."
             )
         df = tables[0]
     voxel_size = None
@@ -158,7 +165,9 @@ def read_particles_star(
         )
     angles = ["rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"]
     eul = df[angles].to_numpy(float) if all(a in df for a in angles) else np.zeros((len(df), 3))
-    names = df["rlnTomoName"].astype(str).to_numpy() if "rlnTomoName" in df else None
+    # RELION 4/5 name the tomogram rlnTomoName; RELION 3 subtomogram files rlnMicrographName
+    name_col = next((c for c in ("rlnTomoName", "rlnMicrographName") if c in df), None)
+    names = df[name_col].astype(str).to_numpy() if name_col else None
     return {
         "positions": pos,
         "eulers_deg": eul,

@@ -12,6 +12,7 @@ the lessons:
 ``matching``       template matching, peak picking, precision and recall, extraction
 ``alignment``      poses, alignment, averaging, gold-standard refinement, reference bias
 ``resolution``     Fourier shell correlation
+``symmetry``       rotational symmetry about z: measure it, impose it
 ``pipeline``       the worked example end to end
 ``bench``          how close matching and alignment come to their FFT floor
 =================  ==========================================================
@@ -79,7 +80,8 @@ from emcourse.sta.sampling import (
     subtract_radial_average,
     wedge_mask,
 )
-from emcourse.sta.simulate import SimulatedTomogram, phantom_map, simulate_tomogram
+from emcourse.sta.simulate import SimulatedTomogram, phantom_map, simulate_tomogram, standin_map
+from emcourse.sta.symmetry import subtract_cylindrical_average, symmetrize, symmetry_scores
 from emcourse.sta.tomography import (
     ctf_1d,
     ctf_2d,
@@ -129,7 +131,11 @@ __all__ = [
     "shift_volume",
     "simulate_tomogram",
     "soft_sphere",
+    "standin_map",
+    "subtract_cylindrical_average",
     "subtract_radial_average",
+    "symmetrize",
+    "symmetry_scores",
     "template_match",
     "tilt_scheme",
     "weighted_backprojection",

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.fft as sfft
+from scipy import ndimage
 
 from emcourse.sta.rotations import matrix_to_euler, random_rotations
 from emcourse.sta.sampling import rotate_volume
+from emcourse.sta.symmetry import symmetrize
 from emcourse.sta.tomography import ctf_2d, project, tilt_scheme, weighted_backprojection
 
 # The phantom "molecule": Gaussian blobs in a frame 1 unit = 1/2 diameter,
@@ -114,6 +116,90 @@ class SimulatedTomogram:
     snr: float
     defocus_um: float
     tilt_range: tuple
+
+
+def standin_map(
+    *,
+    box: int,
+    voxel_size: float,
+    value_range: tuple[float, float] = (0.0, 1.0),
+    diameter: float | None = None,
+    form: str = "molecule",
+    symmetry: int = 1,
+) -> np.ndarray:
+    """A synthetic map that mimics a deposited one: box, voxel size, value range, form.
+
+    The stand-in that replaces an EMDB map offline (see the registry's
+    ``standin_*`` fields), so that a lesson reads the same on either.
+
+    Parameters
+    ----------
+    box : int
+        Edge of the cubic map in voxels.
+    voxel_size : float
+        Angstrom per voxel.
+    value_range : (float, float)
+        Minimum and maximum of the real map; the stand-in has the same.
+    diameter : float, optional
+        ``form="molecule"``: approximate largest extent in angstrom (default
+        60 % of the box).
+    form : {"molecule", "membrane"}
+        ``"molecule"``: the compact, asymmetric :func:`phantom_map`, density
+        positive, with the faint negative halo that a CTF-corrected
+        reconstruction leaves around a particle when ``value_range`` starts
+        below zero. ``"membrane"``: a patch of a protein-coated bilayer
+        (layers across y, a lattice along x), filling the box like a
+        subtomogram average of a membrane.
+    symmetry : int
+        ``form="molecule"``: the order n of a rotational symmetry about z (Cn,
+        :func:`~emcourse.sta.symmetry.symmetrize`); 1 for none, like the
+        phantom itself.
+
+    Returns
+    -------
+    ndarray of float32, shape (box, box, box)
+
+    Examples
+    --------
+    >>> m = standin_map(box=32, voxel_size=5.7, value_range=(-0.16, 2.05), diameter=150)
+    >>> m.shape, round(float(m.min()), 2), round(float(m.max()), 2)
+    ((32, 32, 32), -0.16, 2.05)
+    >>> m = standin_map(box=20, voxel_size=11.4, value_range=(-4.1, 5.6), form="membrane")
+    >>> round(float(m.min()), 2), round(float(m.max()), 2)
+    (-4.1, 5.6)
+    """
+    lo, hi = (float(v) for v in value_range)
+    if not hi > lo:
+        raise ValueError(f"value_range must be (min, max) with max > min, found {value_range}.")
+    if form == "molecule":
+        dia = 0.6 * box * voxel_size if diameter is None else float(diameter)
+        p = phantom_map(box=box, voxel_size=voxel_size, diameter=dia)
+        if symmetry > 1:
+            # off-centre copies: the phantom's centre of mass sits near the axis
+            p = symmetrize(np.roll(p, box // 8, axis=2), int(symmetry))
+        p = p.astype(np.float64)
+        if lo < 0 < hi:
+            # difference of Gaussians: a negative rim around the particle, as deposited maps
+            # have; negative and positive values scaled apart, so 0 stays background
+            p = p - ndimage.gaussian_filter(p, 20.0 / voxel_size)
+            return np.where(p < 0, p * (lo / p.min()), p * (hi / p.max())).astype(np.float32)
+        return (lo + (hi - lo) * (p - p.min()) / (p.max() - p.min())).astype(np.float32)
+    if form == "membrane":
+        c = np.arange(box) / box  # fractions of the box
+        y = c[None, :, None]
+        x = c[None, None, :]
+        z = c[:, None, None]
+
+        def band(centre, width):
+            return np.exp(-0.5 * ((y - centre) / width) ** 2)
+
+        wave = 0.8 + 0.2 * np.cos(2 * np.pi * 3 * z)
+        lattice = 1 + 0.4 * np.cos(2 * np.pi * 2 * (x - 0.2)) * wave
+        v = band(0.4, 0.12) * lattice + 0.9 * band(0.9, 0.06)
+        v = v - 0.5 * band(0.12, 0.06) - 0.5 * band(0.7, 0.05)
+        v = np.broadcast_to(v, (box, box, box))
+        return (lo + (hi - lo) * (v - v.min()) / (v.max() - v.min())).astype(np.float32)
+    raise ValueError(f"form must be 'molecule' or 'membrane', found {form!r}.")
 
 
 def _support_radius(reference, frac=0.05) -> float:

@@ -1,0 +1,123 @@
+"""The real-data pass: archive URLs served from ../shared/fixtures by a local mirror.
+
+``REAL_FILES`` maps each registry dataset's archive URL to its real file under
+the fixtures folder (``../shared/fixtures``, or ``EMCOURSE_FIXTURES``). To put
+a dataset into the real-data pass, add one line to it::
+
+    "https://<archive host>/<archive path>": "<folder>/<file under fixtures>",
+
+``tests/test_real_pass.py`` builds a mirror of these files in the archives'
+path layout (``<host>/<path>``, symlinks in a temp folder), serves it on
+127.0.0.1 with the data-layer tests' ``ArchiveServer`` and runs every lesson,
+solution and exercise sheet against it, with an empty cache and every proxy
+pointing at a closed port, so nothing can come from a real host.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from conftest import CLOSED_PORT_URL, FIXTURES
+
+CHLAMY = (
+    "https://raw.githubusercontent.com/rdrighetto/ChlamyAnnotations/"
+    "427bac9096a5979a304a20c3ac844c764124c977/10.1126-science.ads8738"
+)
+# archive URL -> file under the fixtures folder (one line per dataset)
+GALA = (
+    "https://raw.githubusercontent.com/janelia-flyem/gala/"
+    "db73a1c84d8a99975a2a8fb68660a83d8889ab1e/tests/example-data"
+)
+NEUBIAS = (
+    "https://raw.githubusercontent.com/NEUBIAS/training-resources/"
+    "8bbaa51d4df0edb61b36bf6a437c695bae1fe3ef/image_data"
+)
+
+REAL_FILES: dict[str, str] = {
+    "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-3197/map/emd_3197.map.gz": (
+        "emdb/emd_3197.map.gz"
+    ),
+    "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-1832/map/emd_1832.map.gz": (
+        "emdb/emd_1832.map.gz"
+    ),
+    "https://ftp.ebi.ac.uk/empiar/world_availability/10164/data/mdoc-files/TS_01.mrc.mdoc": (
+        "tilt-metadata/TS_01.mrc.mdoc"
+    ),
+    f"{CHLAMY}/densities/atpase.mrc": "sta-chlamy-in-situ/atpase.mrc",
+    f"{CHLAMY}/densities/hsp60.mrc": "sta-chlamy-in-situ/hsp60.mrc",
+    # segmentation track (issue 8): the GALA neuropil blocks and the c_elegans crop
+    f"{GALA}/test-image.h5": "vem-gala-fibsem/test-image.h5",
+    f"{GALA}/test-gt.lzf.h5": "vem-gala-fibsem/test-gt.lzf.h5",
+    f"{GALA}/train-gt.lzf.h5": "vem-gala-fibsem/train-gt.lzf.h5",
+    **{
+        f"{GALA}/train-image-png/im{i:02d}.png": f"vem-gala-fibsem/train-image-png/im{i:02d}.png"
+        for i in range(50)
+    },
+    f"{NEUBIAS}/xyz_8bit__em_volume_tiff_series.zip": (
+        "vem-empiar10982-celegans-crop/xyz_8bit__em_volume_tiff_series.zip"
+    ),
+}
+
+# What data.load prints when it falls back (tests/test_real_pass.py checks this
+# pattern against the real announcement, so a rewording cannot hide a stand-in).
+STANDIN_NOTICE = re.compile(r"emcourse: (?P<accession>[^\n]*?) \((?P<name>[^()\n]+)\): using the")
+
+
+def fixtures_missing() -> str:
+    """Why the real-data pass cannot run here, or "" when it can."""
+    if not FIXTURES.is_dir():
+        return f"real archive fixtures not available ({FIXTURES} absent; set EMCOURSE_FIXTURES)"
+    missing = [rel for rel in REAL_FILES.values() if not (FIXTURES / rel).is_file()]
+    if missing:
+        return f"real archive fixtures incomplete: {', '.join(missing)} missing in {FIXTURES}"
+    return ""
+
+
+def mirror_path(root: Path, url: str) -> Path:
+    """Where a mirror rooted at ``root`` keeps ``url``: ``root/<host>/<path>``."""
+    parts = urlsplit(url)
+    return root / (parts.hostname + parts.path)
+
+
+def build_mirror(root: Path, files: dict[str, str] = REAL_FILES) -> list[str]:
+    """Link every fixture into ``root`` in its archive's path layout; return the URLs served."""
+    for url, rel in files.items():
+        target = mirror_path(root, url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to((FIXTURES / rel).resolve())
+    return sorted(files)
+
+
+def real_pass_env(mirror_url: str, home: Path, *, strict_checks: bool) -> dict[str, str]:
+    """The environment of a kernel in the real-data pass.
+
+    Online through the mirror only: ``EMCOURSE_OFFLINE`` removed,
+    ``EMCOURSE_MIRROR`` set, an empty cache and temp folder under ``home``, and
+    every proxy variable at a closed port (127.0.0.1 exempt), so a request to a
+    real archive fails at once instead of reaching it.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EMCOURSE_")}
+    for sub in ("cache", "user-cache", "tmp"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    env |= {
+        "EMCOURSE_MIRROR": mirror_url,
+        "EMCOURSE_DATA_DIR": str(home / "cache"),
+        "EMCOURSE_STATIC": "1",
+        "XDG_CACHE_HOME": str(home / "user-cache"),
+        "TMPDIR": str(home / "tmp"),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        env[var] = CLOSED_PORT_URL
+    if strict_checks:
+        env["EMCOURSE_CHECKS_STRICT"] = "1"
+    return env
+
+
+def standins_announced(text: str) -> list[str]:
+    """Registry names of the datasets a notebook announced a stand-in for."""
+    return [m["name"] for m in STANDIN_NOTICE.finditer(text)]
