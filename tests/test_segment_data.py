@@ -50,3 +50,28 @@ def test_offline_gives_announced_standins(data_env, monkeypatch, capsys):
         data.load("gala-fib25-test", standin=False)
     with pytest.raises(KeyError):
         data.load("hela")
+
+
+def test_a_broken_file_is_refused_with_its_name(archive_server):
+    urls = file_urls(data.registry()["empiar-10982-hela-cell"])
+    archive_server.put(urls["em"], b"not a tiff at all")
+    archive_server.put(urls["labels"], b"not a tiff either")
+    with pytest.raises(data.DataUnavailableError, match="TIFF"):
+        data.load("empiar-10982-hela-cell", standin=False)
+
+
+def test_hela_files_are_read_with_the_registry_voxel_size(archive_server, tmp_path):
+    import tifffile
+
+    urls = file_urls(data.registry()["empiar-10982-hela-cell"])
+    em = np.random.default_rng(0).integers(0, 255, (4, 16, 16), dtype=np.uint8)
+    lab = np.zeros((4, 16, 16), np.uint16)
+    lab[1:3, 4:9, 4:9] = 1
+    for role, arr in (("em", em), ("labels", lab)):
+        tifffile.imwrite(
+            tmp_path / f"{role}.tif", arr, resolution=(1.0, 1.0), photometric="minisblack"
+        )
+        archive_server.put(urls[role], (tmp_path / f"{role}.tif").read_bytes())
+    v = data.load("empiar-10982-hela-cell", standin=False)
+    assert v.source.real and v.voxel_size == 15.0 and v.file_voxel_size == (None, 1.0, 1.0)
+    assert np.array_equal(v.em, em) and np.array_equal(v.labels, lab)
