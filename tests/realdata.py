@@ -26,6 +26,13 @@ CHLAMY = (
     "https://raw.githubusercontent.com/rdrighetto/ChlamyAnnotations/"
     "427bac9096a5979a304a20c3ac844c764124c977/10.1126-science.ads8738"
 )
+COSEM = (
+    "https://raw.githubusercontent.com/janelia-cellmap/cosem-lm-em-registration/"
+    "c87dfb6b8b96a269eb31174408f55353ef485b25"
+)
+DEEPCLEM = (
+    "https://raw.githubusercontent.com/Rickmic/Deep_CLEM/d4cb80fbad0f5c177c52542cfb7534bbfad1c708"
+)
 # archive URL -> file under the fixtures folder (one line per dataset)
 GALA = (
     "https://raw.githubusercontent.com/janelia-flyem/gala/"
@@ -59,6 +66,15 @@ REAL_FILES: dict[str, str] = {
     f"{NEUBIAS}/xyz_8bit__em_volume_tiff_series.zip": (
         "vem-empiar10982-celegans-crop/xyz_8bit__em_volume_tiff_series.zip"
     ),
+    f"{COSEM}/heinrich-2021a-data/clem-landmarks.csv": "clem-cosem-landmarks/clem-landmarks.csv",
+    f"{COSEM}/scripts/tcell_roi2/bigwarpLandmarks.csv": (
+        "clem-cosem-landmarks/tcell_roi2_bigwarpLandmarks.csv"
+    ),
+    f"{COSEM}/heinrich-2021a-data/clem-transformations.zip": (
+        "clem-cosem-landmarks/clem-transformations.zip"
+    ),
+    f"{DEEPCLEM}/data/EM_raw/s6_ds.png": "clem-deepclem/registered_pairs/EM/s6_ds.png",
+    f"{DEEPCLEM}/data/FM_raw/s6_ds.png": "clem-deepclem/registered_pairs/FM/s6_ds.png",
 }
 
 # What data.load prints when it falls back (tests/test_real_pass.py checks this

@@ -19,6 +19,7 @@ from conftest import CLOSED_PORT_URL, EMD_1832_URL, EMD_3197_URL, fixture_file, 
 
 from emcourse import data, io
 from emcourse.data import cache, kinds
+from emcourse.data.registry import file_urls
 
 pytestmark = pytest.mark.usefixtures("data_env")
 # The module; `data.registry` (and `import emcourse.data.registry as m`) is the function.
@@ -55,8 +56,7 @@ def test_registry_entries_are_complete():
     for name, entry in entries.items():
         assert required <= set(entry), name
         assert name == name.lower() and " " not in name
-        urls = list(entry["files"].values()) if "files" in entry else [entry["url"]]
-        assert urls and all(u.startswith("https://") for u in urls), name
+        assert all(u.startswith("https://") for u in file_urls(entry).values()), name
         assert entry["kind"] in kinds.KINDS
         assert entry["size"] <= 50e6, f"{name}: a lesson may download at most 50 MB"
 

@@ -77,12 +77,12 @@ def _served_name_urls() -> dict[str, str]:
     from emcourse import data
     from emcourse.data.registry import file_urls
 
-    served = {}
-    for name, entry in data.registry().items():
-        urls = list(file_urls(entry).values())
-        if all(u in REAL_FILES for u in urls):  # every file of the dataset (several for some)
-            served[name] = urls[0]
-    return served
+    return {  # an entry of several files (a [NAME.files] table) is served when one of them is
+        name: url
+        for name, e in data.registry().items()
+        for url in file_urls(e).values()
+        if url in REAL_FILES
+    }
 
 
 def run_on_real_data(path: Path, server: ArchiveServer, home: Path, *, strict: bool):

@@ -12,6 +12,10 @@ from emcourse.checks.archives import *  # noqa: F403
 from emcourse.checks.archives import __all__ as _archives_all
 from emcourse.checks.averaging import *  # noqa: F403
 from emcourse.checks.averaging import __all__ as _averaging_all
+from emcourse.checks.clem import *  # noqa: F403
+from emcourse.checks.clem import __all__ as _clem_all
+from emcourse.checks.clem_overlay import *  # noqa: F403
+from emcourse.checks.clem_overlay import __all__ as _clem_overlay_all
 from emcourse.checks.resolution import *  # noqa: F403
 from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.segmentation import *  # noqa: F403
@@ -29,4 +33,6 @@ __all__ = [
     *_resolution_all,
     *_segmentation_all,
     *_segmentation_models_all,
+    *_clem_all,
+    *_clem_overlay_all,
 ]

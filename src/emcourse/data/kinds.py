@@ -344,6 +344,106 @@ def _standin_vem(entry: dict, src: Source):
     return VemVolume(s.em, labels, float(entry["voxel_size"]), src, clean=s.clean)
 
 
+# ------------------------------------------------------------------ CLEM (landmarks, pairs)
+
+
+def _validate_cosem(path: Path, entry: dict, role: str) -> None:
+    from emcourse.io import read_cosem_landmarks
+
+    read_cosem_landmarks(path)
+
+
+def _open_cosem(paths: dict[str, Path], entry: dict):
+    from emcourse.io import read_cosem_landmarks
+
+    return read_cosem_landmarks(paths[MAIN], source=source(entry, real=True))
+
+
+def _standin_cosem(entry: dict, src: Source):
+    from emcourse.clem import standin
+
+    return standin.standin_cosem_landmarks(source=src)
+
+
+def _validate_bigwarp(path: Path, entry: dict, role: str) -> None:
+    from emcourse.io import read_bigwarp_csv
+
+    read_bigwarp_csv(path)
+
+
+def _open_bigwarp(paths: dict[str, Path], entry: dict) -> dict:
+    from emcourse.io import read_bigwarp_csv
+
+    return read_bigwarp_csv(paths[MAIN]) | {"source": source(entry, real=True)}
+
+
+def _standin_bigwarp(entry: dict, src: Source) -> dict:
+    from emcourse.clem import standin
+
+    return standin.standin_bigwarp(source=src)
+
+
+def _validate_elastix_zip(path: Path, entry: dict, role: str) -> None:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path}: expected a zip of elastix parameter files, found no zip.")
+    with zipfile.ZipFile(path) as zf:
+        names = [n for n in zf.namelist() if n.endswith("TransformParameters.txt")]
+    if not names:
+        raise ValueError(f"{path}: expected *TransformParameters.txt files in the zip, found none.")
+
+
+def _open_elastix_zip(paths: dict[str, Path], entry: dict) -> dict:
+    import zipfile
+
+    with zipfile.ZipFile(paths[MAIN]) as zf:
+        files = {n: zf.read(n).decode("utf-8") for n in zf.namelist() if n.endswith(".txt")}
+    return {"files": files, "source": source(entry, real=True)}
+
+
+def _standin_elastix_zip(entry: dict, src: Source) -> dict:
+    from emcourse.clem import standin
+
+    return standin.standin_elastix_files(source=src)
+
+
+def _validate_png(path: Path, entry: dict, role: str) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.verify()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"{path}: expected a PNG image ({role}), found: {exc}") from exc
+
+
+def _open_image_pair(paths: dict[str, Path], entry: dict):
+    from PIL import Image
+
+    from emcourse.clem.types import ImagePair
+
+    em = np.asarray(Image.open(paths["em"]).convert("L"), dtype=np.float32)
+    lm = np.asarray(Image.open(paths["lm"]).convert("L"), dtype=np.float32)
+    pixel = float(entry.get("pixel_size", 1.0))
+    return ImagePair(
+        em=em,
+        lm=lm[None],
+        em_pixel=pixel,
+        lm_pixel=pixel,
+        channels=tuple(entry.get("channels", ("fluorescence",))),
+        unit=entry.get("unit", "px"),
+        source=source(entry, real=True),
+        truth={"matrix": np.eye(3), "registered": True},
+    )
+
+
+def _standin_image_pair(entry: dict, src: Source):
+    from emcourse.clem import standin
+
+    return standin.standin_registered_pair(seed=6, shape=tuple(entry["shape"]), source=src)
+
+
 # ------------------------------------------------------------------ the kinds
 
 KINDS: dict[str, Kind] = {
@@ -385,6 +485,36 @@ KINDS: dict[str, Kind] = {
             open=_open_vem,
             standin=_standin_vem,
             validate=_validate_vem,
+        ),
+        Kind(
+            "landmarks-cosem",
+            returns="clem.Landmarks: light (moving) and EM (fixed) points, nm, (z, y, x), "
+            "with every rater's EM placements",
+            open=_open_cosem,
+            standin=_standin_cosem,
+            validate=_validate_cosem,
+        ),
+        Kind(
+            "landmarks-bigwarp",
+            returns="dict: names, active, moving and fixed (n, K) in the file's unit, "
+            "(z, y, x); ndim; source",
+            open=_open_bigwarp,
+            standin=_standin_bigwarp,
+            validate=_validate_bigwarp,
+        ),
+        Kind(
+            "elastix-transforms",
+            returns="dict: files (name -> parameter-file text), source",
+            open=_open_elastix_zip,
+            standin=_standin_elastix_zip,
+            validate=_validate_elastix_zip,
+        ),
+        Kind(
+            "image-pair",
+            returns="clem.ImagePair: an EM image and a light channel on one grid",
+            open=_open_image_pair,
+            standin=_standin_image_pair,
+            validate=_validate_png,
         ),
     )
 }

@@ -3,8 +3,10 @@
 MRC/CCP4 maps (as EMDB and EMPIAR ship them: :mod:`~emcourse.io.mrc`),
 SerialEM ``.mdoc`` tilt-series metadata (:mod:`~emcourse.io.mdoc`), RELION
 STAR particle files (:mod:`~emcourse.io.star`) and cryoET Data Portal point
-annotations (:mod:`~emcourse.io.ndjson`), volume-EM TIFF, HDF5 and PNG stacks and
-the shipped U-Net's weights (:mod:`~emcourse.io.vem`); :func:`as_float` decides dtypes for
+annotations (:mod:`~emcourse.io.ndjson`), CLEM landmark tables (BigWarp, COSEM:
+:mod:`~emcourse.io.landmarks`), transform files (ec-CLEM, elastix, JSON:
+:mod:`~emcourse.io.transforms`), volume-EM TIFF, HDF5 and PNG stacks and the
+shipped U-Net's weights (:mod:`~emcourse.io.vem`); :func:`as_float` decides dtypes for
 all of them (:mod:`~emcourse.io.arrays`). Strict by default, like
 ``mrcfile``: a file that is not what it claims to be raises ``ValueError``
 naming the file, what was expected and what was found. No network (that is
@@ -15,10 +17,19 @@ are in angstrom.
 """
 
 from emcourse.io.arrays import as_float
+from emcourse.io.landmarks import read_bigwarp_csv, read_cosem_landmarks, write_bigwarp_csv
 from emcourse.io.mdoc import read_mdoc
 from emcourse.io.mrc import HEADER_BYTES, parse_mrc_header, read_mrc, read_mrc_header, write_mrc
 from emcourse.io.ndjson import read_ndjson_points
 from emcourse.io.star import read_particles_star, write_particles_star
+from emcourse.io.transforms import (
+    elastix_affine_matrix,
+    read_ecclem_xml,
+    read_elastix_parameters,
+    read_transform_json,
+    write_ecclem_xml,
+    write_transform_json,
+)
 from emcourse.io.vem import (
     read_h5_stack,
     read_png_stack,
@@ -35,6 +46,15 @@ __all__ = [
     "read_tiff_zip",
     "HEADER_BYTES",
     "as_float",
+    "elastix_affine_matrix",
+    "read_bigwarp_csv",
+    "read_cosem_landmarks",
+    "read_ecclem_xml",
+    "read_elastix_parameters",
+    "read_transform_json",
+    "write_bigwarp_csv",
+    "write_ecclem_xml",
+    "write_transform_json",
     "parse_mrc_header",
     "read_mdoc",
     "read_mrc",

@@ -18,17 +18,34 @@ Widgets behave the same way. The interactive viewers
 a static figure instead: a montage of slices, or a row of central slices.
 
 Modules: ``_core`` (figure handling, static fallbacks), ``volumes`` (views of
-one volume, every track), ``sta`` (subtomogram-averaging figures), ``segment``
+one volume, every track), ``sta`` (subtomogram-averaging figures), ``clem``
+(light/EM pairs, landmarks, TRE maps, overlays, the landmark picker), ``segment``
 (segmentation: label overlays, panels, 3D renderings; ``viewers.segment.panels``).
 """
 
 from emcourse.viewers import segment  # noqa: F401 (viewers.segment.panels, ...)
 from emcourse.viewers._core import STATIC_ENV, static_mode  # noqa: F401 (STATIC_ENV: for tests)
+from emcourse.viewers.clem import (
+    clouds_figure,
+    landmark_picker,
+    landmarks_figure,
+    overlay_figure,
+    pair_figure,
+    ratio_figure,
+    tre_map,
+)
 from emcourse.viewers.sta import series_viewer
 from emcourse.viewers.volumes import isosurface, orthoslices, projection, slice_viewer
 
 __all__ = [
+    "clouds_figure",
     "isosurface",
+    "landmark_picker",
+    "landmarks_figure",
+    "overlay_figure",
+    "pair_figure",
+    "ratio_figure",
+    "tre_map",
     "orthoslices",
     "projection",
     "series_viewer",

@@ -1,0 +1,497 @@
+"""Checks of the CLEM sheets: a learner's transform is measured by TRE on hidden targets.
+
+A transform check never compares matrices entry by entry (many matrices are
+equally good): it maps hidden targets of a seeded stand-in and reports the
+RMS distance from where they truly belong, against the reference fit's. When
+the learner's matrix is wrong in a way that a known slip explains (the matrix
+transposed, the direction swapped, pixels instead of nanometres, the x and y
+axes swapped), the hint names the slip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from emcourse.checks._core import (
+    CheckResult,
+    _all_passed,
+    _call,
+    _validate,
+    check_function,
+    show,
+)
+
+__all__ = [
+    "clem_binned_centre",
+    "clem_fle_from_fre",
+    "clem_fwhm",
+    "clem_landmark_fit",
+    "clem_loo_on_landmarks",
+    "clem_pixel_transform",
+    "clem_resample",
+    "clem_tre_affine",
+    "transform_feedback",
+]
+
+SLIPS = {
+    "transposed": "your matrix looks transposed: rows and columns swapped. With points as rows, "
+    "`fixed = moving @ A.T + t`; a least-squares solution of `[moving, 1] @ X = fixed` is "
+    "X = [A.T; t], so the matrix is X.T with a last row (0, ..., 0, 1).",
+    "inverse": "your transform runs the wrong way: it maps EM onto light. Swap the roles of "
+    "moving and fixed (or invert the matrix).",
+    "pixels": "your transform is in pixels: convert the pixel indices to nanometres (index * "
+    "pixel size) before fitting, so that the matrix maps nm to nm.",
+    "axes": "your x and y (and z) are swapped: the course's points are (z, y, x) / (y, x) "
+    "columns, and so is the matrix. Reverse the column order only when writing files "
+    "for other tools.",
+}
+
+
+def _rms(e) -> float:
+    return float(np.sqrt(np.mean(np.square(e))))
+
+
+def _tre(matrix, truth, targets) -> float:
+    from emcourse import clem
+
+    return _rms(clem.target_errors(matrix, truth, targets))
+
+
+def _variants(m: np.ndarray, pixel_fix=None) -> dict:
+    from emcourse import clem
+
+    k = m.shape[0] - 1
+    out = {"transposed": m.T.copy()}
+    lin_t = m.copy()
+    lin_t[:k, :k] = m[:k, :k].T
+    out["transposed (linear part)"] = lin_t
+    try:
+        out["inverse"] = np.linalg.inv(m)
+    except np.linalg.LinAlgError:
+        pass
+    out["axes"] = clem.matrix_xyz(m)
+    if pixel_fix is not None:
+        out["pixels"] = pixel_fix(m)
+    return out
+
+
+def transform_feedback(
+    name: str,
+    matrix,
+    truth,
+    targets,
+    *,
+    reference_tre: float,
+    rel: float = 1.1,
+    slack: float = 5.0,
+    unit: str = "nm",
+    hint: str = "",
+    pixel_fix=None,
+    fixes=(),
+    show_result: bool = True,
+) -> CheckResult:
+    """Score a learner's matrix by RMS TRE on hidden targets and name a known slip.
+
+    Passes when the TRE is at most ``max(rel * reference_tre, reference_tre +
+    slack)``. The matrix must be ``(K+1, K+1)`` with finite numbers.
+    ``fixes`` is a sequence of ``(function, hint)``: when ``function(matrix)``
+    would pass, ``hint`` is given (tried before the standard slips).
+    """
+    k = np.shape(targets)[1]
+    like = np.eye(k + 1)
+    problem = _validate(matrix, like, name=name, hint=hint, subject="your matrix")
+    if problem is None:
+        m = np.asarray(matrix, dtype=np.float64)
+        tol = max(rel * reference_tre, reference_tre + slack)
+        tre = _tre(m, truth, targets)
+        if tre <= tol:
+            problem = CheckResult(
+                True,
+                name,
+                value=tre,
+                tolerance=tol,
+                hint=hint,
+                message=f"your transform puts the hidden targets within {tre:.4g} {unit} RMS of "
+                f"where they belong (reference fit {reference_tre:.4g} {unit}).",
+            )
+        else:
+            slip_hint = hint
+            candidates = [(fix(m), text) for fix, text in fixes]
+            candidates += [(v, SLIPS[s.split(" ")[0]]) for s, v in _variants(m, pixel_fix).items()]
+            for fixed, text in candidates:
+                if _tre(fixed, truth, targets) <= tol:
+                    slip_hint = text
+                    break
+            problem = CheckResult(
+                False,
+                name,
+                value=tre,
+                tolerance=tol,
+                hint=slip_hint,
+                message=f"your transform misses the hidden targets by {tre:.4g} {unit} RMS; "
+                f"a least-squares fit reaches {reference_tre:.4g} {unit} "
+                f"(tolerance {tol:.4g} {unit}).",
+            )
+    return show(problem) if show_result else problem
+
+
+def clem_landmark_fit(fn: Callable) -> CheckResult:
+    """Check ``fn(moving, fixed) -> (4, 4) matrix``: a 3D affine least-squares fit.
+
+    Two seeded stand-in landmark sets (nm, (z, y, x)); the learner's matrix is
+    scored by TRE on 200 hidden targets against the true transform.
+
+    Sample solution::
+
+        def fit_affine(moving, fixed):
+            a = np.hstack([moving, np.ones((len(moving), 1))])
+            x, *_ = np.linalg.lstsq(a, fixed, rcond=None)
+            return np.vstack([x.T, [0, 0, 0, 1]])
+    """
+    from emcourse import clem
+
+    name = "affine landmark fit"
+    hint = (
+        "append a column of ones to `moving` and solve `[moving, 1] @ X = fixed` with "
+        "np.linalg.lstsq; the 4x4 matrix is X.T with a last row (0, 0, 0, 1)."
+    )
+
+    def runs():
+        for seed in (21, 22):
+            lm = clem.standin_landmarks(12, seed=seed)
+            truth, t = lm.truth["matrix"], lm.truth["targets"]
+            ref = _tre(clem.fit(lm.moving, lm.fixed, kind="affine"), truth, t)
+            value, problem = _call(fn, (lm.moving.copy(), lm.fixed.copy()), name=name, hint=hint)
+            if problem is not None:
+                yield problem
+                return
+            yield transform_feedback(
+                name, value, truth, t, reference_tre=ref, hint=hint, show_result=False
+            )
+
+    return show(
+        _all_passed(
+            name, runs(), "your affine fit is as good as least squares on two hidden landmark sets."
+        )
+    )
+
+
+def clem_pixel_transform(fn: Callable) -> CheckResult:
+    """Check ``fn(lm_px, em_px, lm_pixel, em_pixel) -> (3, 3)``: a 2D affine in nanometres.
+
+    The landmarks arrive as pixel indices (row, column) of a light image and
+    an EM image with different pixel sizes; the matrix must map light
+    nanometres to EM nanometres.
+    """
+    from emcourse import clem
+
+    name = "light-to-EM transform in nanometres"
+    hint = "convert both point sets to nm (index * pixel size), then fit as before."
+
+    def runs():
+        for seed in (31, 32):
+            pair = clem.standin_pair(
+                seed=seed, em_shape=(128, 128), lm_shape=(48, 48), n_mito=4, n_lyso=2
+            )
+            lmk = pair.truth["landmarks"]
+            truth, t = pair.truth["matrix"], pair.truth["targets"]
+            ref = _tre(clem.fit(lmk.moving, lmk.fixed, kind="affine"), truth, t)
+            lm_px, em_px = lmk.moving / pair.lm_pixel, lmk.fixed / pair.em_pixel
+            s_lm = np.diag([pair.lm_pixel, pair.lm_pixel, 1.0])
+            s_em = np.diag([pair.em_pixel, pair.em_pixel, 1.0])
+
+            def pixel_fix(m, s_lm=s_lm, s_em=s_em):
+                return s_em @ m @ np.linalg.inv(s_lm)
+
+            value, problem = _call(
+                fn, (lm_px, em_px, pair.lm_pixel, pair.em_pixel), name=name, hint=hint
+            )
+            if problem is not None:
+                yield problem
+                return
+            yield transform_feedback(
+                name,
+                value,
+                truth,
+                t,
+                reference_tre=ref,
+                hint=hint,
+                pixel_fix=pixel_fix,
+                show_result=False,
+            )
+
+    return show(
+        _all_passed(
+            name, runs(), "your transform maps light nm onto EM nm as well as a least-squares fit."
+        )
+    )
+
+
+def clem_tre_affine(fn: Callable) -> CheckResult:
+    """Check ``fn(fiducials, targets, fle) -> (m,)``: the regression-form TRE prediction."""
+    from emcourse import clem
+
+    rng = np.random.default_rng(41)
+    fid = rng.uniform(0, 10000, (9, 3)) * np.array([0.3, 1, 1])
+    targets = rng.uniform(-2000, 12000, (7, 3))
+    fle = 55.0
+    expected = clem.tre_affine(fid, targets, fle)
+    c = fid.mean(0)
+    cov = (fid - c).T @ (fid - c) / len(fid)
+    lever = np.einsum("ij,jk,ik->i", targets - c, np.linalg.inv(cov), targets - c)
+    diagnoses = [
+        (
+            np.sqrt(fle**2 * (1 / len(fid) + lever)),
+            "use the scatter matrix S = sum (p - c)(p - c)^T, not the covariance (S / N).",
+        ),
+        (expected**2, "the function returns TRE, not TRE squared: take the square root."),
+        (
+            clem.tre_rigid(fid, targets, fle),
+            "that is Fitzpatrick's rigid formula; an affine fit needs the regression form.",
+        ),
+    ]
+    return check_function(
+        fn,
+        fid,
+        targets,
+        fle,
+        name="affine TRE prediction",
+        expected=expected,
+        rtol=1e-3,
+        units="nm",
+        what="predicted TRE",
+        diagnoses=diagnoses,
+        hint="TRE^2 = FLE^2 (1/N + (r - c)^T S^-1 (r - c)), c the centroid, S the scatter matrix.",
+    )
+
+
+def clem_fle_from_fre(fn: Callable) -> CheckResult:
+    """Check ``fn(fre, n, kind) -> fle`` for 3D rigid, similarity and affine fits."""
+    from emcourse import clem
+
+    cases = [(40.0, 8, "rigid"), (40.0, 8, "similarity"), (40.0, 8, "affine"), (61.0, 31, "affine")]
+    expected = tuple(clem.fle_from_fre(f, n, 3, k) for f, n, k in cases)
+    diagnoses = [
+        (
+            tuple(f for f, _, _ in cases),
+            "FRE underestimates FLE: the fit absorbs part of the "
+            "error. Divide by sqrt(1 - D / (K N)).",
+        ),
+        (
+            tuple(f / np.sqrt(1 - 6 / (3 * n)) for f, n, _ in cases),
+            "each kind has its own number of parameters D: rigid 6, similarity 7, affine 12 in 3D.",
+        ),
+        (
+            tuple(f * np.sqrt(1 - clem.dof(k, 3) / (3 * n)) for f, n, k in cases),
+            "you multiplied by the factor; FLE is larger than FRE, so divide.",
+        ),
+    ]
+
+    def call_all(_):
+        return tuple(float(fn(f, n, k)) for f, n, k in cases)
+
+    return check_function(
+        call_all,
+        None,
+        name="FLE from FRE",
+        expected=expected,
+        rtol=1e-3,
+        units="nm",
+        what="FLE values",
+        diagnoses=diagnoses,
+        hint="E[FRE^2] = (1 - D/(K N)) FLE^2 with D the fit's parameters and K = 3.",
+    )
+
+
+def clem_loo_on_landmarks(fit_fn: Callable, tre_fn: Callable, fle_fn: Callable, landmarks):
+    """Your three functions on a real landmark table: predicted against measured leave-one-out.
+
+    Fits with ``fit_fn`` without each landmark in turn (the measured
+    leave-one-out RMS), estimates FLE from the full fit's FRE with ``fle_fn``,
+    and predicts each left-out miss as ``sqrt(tre_fn(others, [point], fle)^2 +
+    fle^2)``. Passes when your predicted and measured RMS agree within 25 %
+    (two standard errors of an RMS over about 30 points) and both are within
+    1 % of the course's own computation.
+    """
+    from emcourse import clem
+
+    name = "leave-one-out on the landmarks"
+    p, q = landmarks.moving, landmarks.fixed
+    n = len(p)
+    hint = "finish the three functions above first; each has its own check."
+    m, problem = _call(fit_fn, (p.copy(), q.copy()), name=name, hint=hint)
+    if problem is not None:
+        return show(problem)
+    try:
+        fre = clem.fre(np.asarray(m, dtype=float), p, q)
+        fle, problem = _call(fle_fn, (fre, n, "affine"), name=name, hint=hint)
+        if problem is not None:
+            return show(problem)
+        measured, predicted = [], []
+        for i in range(n):
+            keep = np.arange(n) != i
+            mi, problem = _call(fit_fn, (p[keep].copy(), q[keep].copy()), name=name, hint=hint)
+            if problem is not None:
+                return show(problem)
+            measured.append(
+                np.linalg.norm(clem.apply(np.asarray(mi, float), p[i : i + 1])[0] - q[i])
+            )
+            t, problem = _call(tre_fn, (p[keep], p[i : i + 1], float(fle)), name=name, hint=hint)
+            if problem is not None:
+                return show(problem)
+            predicted.append(np.sqrt(float(np.ravel(t)[0]) ** 2 + float(fle) ** 2))
+    except (ValueError, TypeError, IndexError) as exc:
+        return show(
+            CheckResult(
+                False,
+                name,
+                hint=hint,
+                status="error",
+                message=f"your functions could not be combined: {exc}",
+            )
+        )
+    meas, pred = _rms(measured), _rms(predicted)
+    ref_meas = _rms(clem.leave_one_out(p, q, kind="affine"))
+    ref_fle = clem.fle_from_fre(clem.fre(clem.fit(p, q), p, q), n, 3, "affine")
+    ref_pred = _rms(clem.loo_predicted(p, ref_fle, kind="affine"))
+    ok_ref = abs(meas / ref_meas - 1) < 0.01 and abs(pred / ref_pred - 1) < 0.01
+    ok = ok_ref and abs(meas / pred - 1) < 0.25
+    msg = (
+        f"measured leave-one-out RMS {meas:.1f} nm, predicted {pred:.1f} nm "
+        f"(ratio {meas / pred:.2f}; tolerance 25 %)."
+    )
+    if not ok_ref:
+        msg += " Your numbers differ from the course's by more than 1 %: check each function."
+    return show(CheckResult(ok, name, value=meas / pred, tolerance=0.25, hint=hint, message=msg))
+
+
+# ------------------------------------------------------------------ sheet 30-01
+
+
+def clem_binned_centre(fn: Callable) -> CheckResult:
+    """Check ``fn(index, factor, pixel) -> position``: the centre of binned pixel ``index``.
+
+    ``pixel`` is the size of the original (fine) pixels; pixel ``i`` of the
+    fine image is centred at ``i * pixel``. Binned pixel ``j`` averages fine
+    pixels ``factor * j`` to ``factor * j + factor - 1``.
+    """
+    cases = [(0, 5, 20.0), (3, 5, 20.0), (7, 2, 35.0), (10, 4, 8.0)]
+    expected = tuple((f * i + (f - 1) / 2) * p for i, f, p in cases)
+    diagnoses = [
+        (
+            tuple(f * i * p for i, f, p in cases),
+            "that is the binned pixel's first fine pixel (its "
+            "corner), not its centre: the centre is (factor - 1) / 2 fine pixels further.",
+        ),
+        (
+            tuple((f * i + f / 2) * p for i, f, p in cases),
+            "half a binned pixel past the first fine "
+            "pixel's centre overshoots by half a fine pixel: the block spans fine centres "
+            "factor * j ... factor * j + factor - 1.",
+        ),
+    ]
+
+    def call_all(_):
+        return tuple(float(fn(i, f, p)) for i, f, p in cases)
+
+    return check_function(
+        call_all,
+        None,
+        name="binned pixel centre",
+        expected=expected,
+        rtol=1e-6,
+        units="nm",
+        what="positions",
+        diagnoses=diagnoses,
+        hint="average the centres of the fine pixels in the block.",
+    )
+
+
+def clem_resample(fn: Callable) -> CheckResult:
+    """Check ``fn(lm, lm_pixel, matrix, em_shape, em_pixel) -> image``: light onto the EM grid.
+
+    Compared with :func:`emcourse.clem.warp` (linear interpolation) on a stand-in
+    pair: passes when the RMS difference is below 2 % of the image's range.
+    """
+    from emcourse import clem
+
+    name = "light image resampled onto the EM grid"
+    hint = (
+        "for every EM pixel centre y = index * em_pixel, find the light position "
+        "u = inv(matrix) @ y and sample the light image at u / lm_pixel "
+        "(scipy.ndimage.map_coordinates, order=1)."
+    )
+    pair = clem.standin_pair(seed=51, em_shape=(96, 112), lm_shape=(32, 36), n_mito=5, n_lyso=2)
+    m = pair.truth["matrix"]
+    lm = pair.lm[0]
+    args = (lm.copy(), pair.lm_pixel, m.copy(), pair.em.shape, pair.em_pixel)
+    expected = clem.warp(
+        lm, m, moving_pixel=pair.lm_pixel, out_shape=pair.em.shape, out_pixel=pair.em_pixel
+    )
+    span = float(lm.max() - lm.min())
+    kw = {"moving_pixel": pair.lm_pixel, "out_shape": pair.em.shape, "out_pixel": pair.em_pixel}
+    diagnoses = [
+        (
+            clem.warp(lm, np.linalg.inv(m), **kw),
+            SLIPS["inverse"] + " To pull values onto the EM "
+            "grid you need the inverse: EM position -> light position.",
+        ),
+        (
+            clem.warp(
+                lm, m, moving_pixel=pair.em_pixel, out_shape=pair.em.shape, out_pixel=pair.em_pixel
+            ),
+            "the light pixel size is missing: divide the light "
+            "position in nm by lm_pixel to get its pixel index.",
+        ),
+    ]
+    return check_function(
+        fn,
+        *args,
+        name=name,
+        expected=expected,
+        atol=0.02 * span,
+        rtol=0,
+        what="resampled image",
+        diagnoses=diagnoses,
+        hint=hint,
+    )
+
+
+def clem_fwhm(fn: Callable) -> CheckResult:
+    """Check ``fn(profile, pixel) -> fwhm``: full width at half maximum of a 1D peak, in nm."""
+    rng = np.random.default_rng(61)
+    cases, expected = [], []
+    for sigma, pixel, base in ((100.0, 20.0, 5.0), (130.0, 35.0, 0.0), (250.0, 50.0, 20.0)):
+        x = np.arange(64) * pixel
+        prof = base + 100 * np.exp(-((x - 31.3 * pixel) ** 2) / (2 * sigma**2))
+        prof = prof + rng.normal(0, 0.3, prof.shape)
+        cases.append((prof, pixel))
+        expected.append(2 * np.sqrt(2 * np.log(2)) * sigma)
+    diagnoses = [
+        (
+            tuple(e / 2.3548 for e in expected),
+            "that is the standard deviation; FWHM = 2.355 sigma.",
+        ),
+        (
+            tuple(e / p for e, (_, p) in zip(expected, cases, strict=True)),
+            "your width is in pixels: multiply by the pixel size.",
+        ),
+    ]
+
+    def call_all(_):
+        return tuple(float(fn(p.copy(), px)) for p, px in cases)
+
+    return check_function(
+        call_all,
+        None,
+        name="FWHM of a blurred bead",
+        expected=tuple(expected),
+        rtol=0.08,
+        units="nm",
+        what="widths",
+        diagnoses=diagnoses,
+        hint="subtract the background (the minimum), find where the profile "
+        "crosses half its maximum on each side (np.interp between samples).",
+    )

@@ -1,0 +1,31 @@
+"""Correlative light and electron microscopy: transforms, fits, errors, registration.
+
+Pure NumPy/SciPy on arrays, no files, no plots. Points are ``(n, K)`` arrays in
+nanometres with ``(z, y, x)`` (3D) or ``(y, x)`` (2D) columns; transforms are
+homogeneous ``(K+1, K+1)`` matrices mapping light (moving) onto EM (fixed).
+"""
+
+from emcourse.clem.errors import *  # noqa: F403
+from emcourse.clem.errors import __all__ as _errors_all
+from emcourse.clem.intensity import *  # noqa: F403
+from emcourse.clem.intensity import __all__ as _intensity_all
+from emcourse.clem.robust import *  # noqa: F403
+from emcourse.clem.robust import __all__ as _robust_all
+from emcourse.clem.standin import *  # noqa: F403
+from emcourse.clem.standin import __all__ as _standin_all
+from emcourse.clem.transforms import *  # noqa: F403
+from emcourse.clem.transforms import __all__ as _transforms_all
+from emcourse.clem.types import ImagePair, Landmarks
+from emcourse.clem.warp import *  # noqa: F403
+from emcourse.clem.warp import __all__ as _warp_all
+
+__all__ = [
+    *_transforms_all,
+    *_errors_all,
+    *_robust_all,
+    *_intensity_all,
+    *_warp_all,
+    *_standin_all,
+    "ImagePair",
+    "Landmarks",
+]

@@ -1,0 +1,190 @@
+"""Registration from intensities: phase correlation and mutual information (2D).
+
+Phase correlation finds a translation between images that look alike;
+mutual information (MI) scores how well one image's grey values predict the
+other's, whatever the contrast, so it can compare a fluorescence image with an
+EM image. Both work on images on the same grid: resample first
+(:func:`emcourse.clem.warp`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage, optimize
+
+from emcourse.clem.transforms import make_transform, rotation_2d
+from emcourse.clem.warp import warp
+
+__all__ = ["mutual_information", "phase_correlation", "register_mi", "register_mi_pyramid"]
+
+
+def phase_correlation(fixed, moving, *, upsample: int = 10) -> np.ndarray:
+    """The (dy, dx) shift, in pixels, that moves ``moving`` onto ``fixed``.
+
+    Wraps :func:`skimage.registration.phase_cross_correlation` with its sign
+    convention stated: ``fixed(y) ≈ moving(y - shift)``.
+    """
+    from skimage.registration import phase_cross_correlation
+
+    shift, _, _ = phase_cross_correlation(
+        np.asarray(fixed, dtype=np.float64),
+        np.asarray(moving, dtype=np.float64),
+        upsample_factor=upsample,
+    )
+    return np.asarray(shift, dtype=np.float64)
+
+
+def mutual_information(a, b, *, bins: int = 32, mask=None) -> float:
+    """Mutual information (nats) of two images' grey values, from their joint histogram.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(64, 64))
+    >>> mutual_information(x, -x) > mutual_information(x, rng.normal(size=(64, 64)))
+    True
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if mask is not None:
+        a, b = a[mask], b[mask]
+    joint, _, _ = np.histogram2d(a.ravel(), b.ravel(), bins=bins)
+    pxy = joint / max(joint.sum(), 1)
+    px, py = pxy.sum(1), pxy.sum(0)
+    nz = pxy > 0
+    return float(np.sum(pxy[nz] * np.log(pxy[nz] / (px[:, None] * py[None])[nz])))
+
+
+def _params_to_matrix(x, kind, centre):
+    """Parameters (angle deg, log scale, ty, tx[, shear, aspect]) about ``centre``."""
+    lin = np.exp(x[1]) * rotation_2d(x[0])
+    if kind == "affine":
+        lin = lin @ np.array([[np.exp(x[5]), x[4]], [0.0, 1.0]])
+    m = make_transform(linear=lin)
+    m[:2, 2] = centre - lin @ centre + x[2:4]
+    return m
+
+
+def register_mi(
+    fixed,
+    moving,
+    *,
+    fixed_pixel: float,
+    moving_pixel: float,
+    init,
+    kind: str = "similarity",
+    bins: int = 32,
+    smooth: float = 1.0,
+    max_iter: int = 3000,
+    outside: float | None = None,
+) -> tuple[np.ndarray, float]:
+    """Refine a moving -> fixed transform by maximising mutual information.
+
+    The moving image is warped onto the fixed grid for each trial transform
+    (``init`` composed with a small correction about the fixed image's centre)
+    and MI is computed over the pixels it covers. Powell's method searches the
+    correction: rotation (deg), log scale, translation (ty, tx in physical
+    units) and for ``kind="affine"`` shear and aspect ratio. ``outside``:
+    the value a moving pixel outside its image takes (e.g. 0 for a sparse
+    fluorescence image whose background is dark); by default only the
+    overlap of the two images is scored, which lets the search shrink the
+    overlap to raise MI, so give ``outside`` when the background is known.
+    Like every
+    intensity method it only finds the nearest optimum: ``init`` must be close
+    (for example from a coarse landmark or point-cloud fit).
+
+    Returns
+    -------
+    matrix : (3, 3) ndarray
+        Moving -> fixed.
+    mi : float
+        The mutual information reached.
+    """
+    f = np.asarray(fixed, dtype=np.float64)
+    if smooth:
+        f = ndimage.gaussian_filter(f, smooth)
+    init = np.asarray(init, dtype=np.float64)
+    centre = (np.array(f.shape) - 1) / 2 * fixed_pixel
+    cover = warp(
+        np.ones(np.shape(moving)[-2:]),
+        init,
+        moving_pixel=moving_pixel,
+        out_shape=f.shape,
+        out_pixel=fixed_pixel,
+    )
+    n0 = 6 if kind == "affine" else 4
+    # parameter scales: 1 deg, 1 %, one fixed pixel; shear/aspect 1 %
+    scales = np.array([1.0, 0.01, fixed_pixel, fixed_pixel, 0.01, 0.01])[:n0]
+
+    def cost(z):
+        m = _params_to_matrix(z * scales, kind, centre) @ init
+        cval = np.nan if outside is None else outside
+        w = warp(
+            moving,
+            m,
+            moving_pixel=moving_pixel,
+            out_shape=f.shape,
+            out_pixel=fixed_pixel,
+            cval=cval,
+        )
+        ok = np.isfinite(w) & ((cover > 0.5) | (outside is not None))
+        if ok.sum() < 0.25 * ok.size:
+            return 0.0
+        return -mutual_information(f, w, bins=bins, mask=ok)
+
+    res = optimize.minimize(
+        cost, np.zeros(n0), method="Powell", options={"maxfev": max_iter, "xtol": 1e-3}
+    )
+    return _params_to_matrix(res.x * scales, kind, centre) @ init, float(-res.fun)
+
+
+def register_mi_pyramid(
+    fixed,
+    moving,
+    *,
+    pixel: float = 1.0,
+    init=None,
+    levels=(8, 4),
+    kind: str = "similarity",
+    bins: int = 16,
+    smooth: float = 1.0,
+    outside: float | None = 0.0,
+) -> tuple[np.ndarray, list]:
+    """Mutual-information registration coarse to fine, for two images on one grid.
+
+    At each level both images are binned by the factor (``clem.bin_image``),
+    smoothed by ``smooth`` binned pixels, and :func:`register_mi` refines the
+    transform found at the previous, coarser level. Coarse levels widen the
+    capture range (a shift of 30 pixels is 4 pixels at level 8); fine levels
+    sharpen the result.
+
+    Returns
+    -------
+    matrix : (3, 3) ndarray
+        Moving -> fixed, physical units (``pixel`` per pixel of the inputs).
+    history : list of (level, matrix, mi)
+    """
+    from emcourse.clem.warp import bin_image
+
+    m = np.eye(3) if init is None else np.asarray(init, dtype=np.float64)
+    history = []
+    for level in levels:
+        f = bin_image(fixed, level)
+        mv = (
+            ndimage.gaussian_filter(bin_image(moving, level), smooth)
+            if smooth
+            else bin_image(moving, level)
+        )
+        m, mi = register_mi(
+            f,
+            mv,
+            fixed_pixel=level * pixel,
+            moving_pixel=level * pixel,
+            init=m,
+            kind=kind,
+            bins=bins,
+            smooth=smooth,
+            outside=outside,
+        )
+        history.append((level, m, mi))
+    return m, history

@@ -1,0 +1,310 @@
+"""Transform files CLEM tools exchange: ec-CLEM XML, elastix parameters, a JSON matrix.
+
+- **ec-CLEM XML**: ``<transformation type=... noiseModel=... date=...>`` with two
+  ``<sequenceSize>`` (source, target) and two ``<dataset>`` (source, target)
+  elements; point coordinates in micrometres; a plain affine as
+  ``<MatrixTransformation m00=... >`` (homogeneous, row-major, x, y, z).
+- **elastix TransformParameters** text files: ``(Key value ...)`` lines. An
+  ``AffineTransform`` maps **fixed-image** points to **moving-image** points:
+  ``T(x) = A (x - c) + t + c`` with 12 parameters (A row-major, then t) and
+  ``CenterOfRotationPoint`` c, physical units of the images, x, y, z.
+- **JSON matrix** (this course's): a homogeneous matrix with its direction,
+  unit and axis order written next to it, plus the 12 numbers of a
+  MoBIE/BigDataViewer affine.
+
+Matrices are returned in the course's ``(z, y, x)`` order
+(:func:`emcourse.clem.matrix_xyz` converts); files keep x first. Strict: a
+malformed file raises ``ValueError`` naming the file, what was expected and
+what was found.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+from emcourse.io.landmarks import _flip
+
+
+def matrix_xyz(matrix) -> np.ndarray:
+    """Reorder a homogeneous matrix between (z, y, x) and (x, y, z) (its own inverse).
+
+    The same as :func:`emcourse.clem.matrix_xyz`, here so that reading files
+    imports no science.
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    order = [*range(m.shape[0] - 2, -1, -1), m.shape[0] - 1]
+    return m[np.ix_(order, order)]
+
+
+__all__ = [
+    "elastix_affine_matrix",
+    "read_ecclem_xml",
+    "read_elastix_parameters",
+    "read_transform_json",
+    "write_ecclem_xml",
+    "write_transform_json",
+]
+
+
+# ----------------------------------------------------------------- ec-CLEM
+
+_AXES = "XYZ"
+
+
+def write_ecclem_xml(
+    path,
+    matrix,
+    moving,
+    fixed,
+    *,
+    kind: str = "AFFINE",
+    moving_pixel=None,
+    fixed_pixel=None,
+    moving_shape=None,
+    fixed_shape=None,
+    unit_scale: float = 1e-3,
+    date: str | None = None,
+) -> Path:
+    """Write an ec-CLEM transformation XML.
+
+    Parameters
+    ----------
+    matrix : (K+1, K+1) array
+        Moving (source, light) -> fixed (target, EM), **(z, y, x)** order,
+        course units (nm); written in x, y, z order and micrometres.
+    moving, fixed : (n, K) arrays
+        The landmarks (source and target datasets), (z, y, x), nm.
+    kind : str
+        ``AFFINE``, ``RIGID`` or ``SIMILARITY``.
+    moving_pixel, fixed_pixel : float or sequence, optional
+        Pixel sizes (nm) for ``sequenceSize``; ``moving_shape``, ``fixed_shape``
+        the images' (z, y, x) shapes.
+    unit_scale : float
+        Factor from course units to micrometres (1e-3 for nm).
+    """
+    path = Path(path)
+    m = np.asarray(matrix, dtype=np.float64)
+    k = m.shape[0] - 1
+    mx = matrix_xyz(m)
+    mx[:k, k] *= unit_scale
+    root = ET.Element(
+        "transformation",
+        type=kind.upper(),
+        noiseModel="ISOTROPIC",
+        date=date or datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+    )
+    for which, pixel, shape in (
+        ("source", moving_pixel, moving_shape),
+        ("target", fixed_pixel, fixed_shape),
+    ):
+        seq = ET.SubElement(root, "sequenceSize", dimension=str(k), type=which)
+        px = np.broadcast_to(np.asarray(1.0 if pixel is None else pixel, dtype=float), (k,))[::-1]
+        sh = [0] * k if shape is None else list(shape)[::-1]
+        for a in range(k):
+            ds = ET.SubElement(
+                seq, "dimensionSize", name=_AXES[a], pixelSize=repr(float(px[a]) * unit_scale)
+            )
+            ds.text = str(int(sh[a]))
+    for which, pts in (("source", moving), ("target", fixed)):
+        pts = _flip(np.asarray(pts, dtype=np.float64)) * unit_scale
+        ds = ET.SubElement(
+            root, "dataset", type=which, n=str(len(pts)), dimension=str(k), pointType="FIDUCIAL"
+        )
+        for i, pt in enumerate(pts):
+            pe = ET.SubElement(ds, "point", id=str(i))
+            for a, v in enumerate(pt):
+                ce = ET.SubElement(pe, "coordinate", dimension=str(a))
+                ce.text = repr(float(v))
+    attrs = {f"m{i}{j}": repr(float(mx[i, j])) for i in range(k + 1) for j in range(k + 1)}
+    ET.SubElement(root, "MatrixTransformation", attrs)
+    ET.indent(root)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def read_ecclem_xml(path, *, unit_scale: float = 1e-3) -> dict:
+    """Read an ec-CLEM transformation XML into course order and units.
+
+    Returns
+    -------
+    dict
+        ``type``, ``noise_model``, ``date``; ``matrix`` (source -> target,
+        (z, y, x), course units: micrometres / ``unit_scale``); ``moving`` and
+        ``fixed`` points (source and target datasets), ``pixel_sizes``.
+    """
+    path = Path(path)
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        raise ValueError(f"{path}: expected ec-CLEM XML, found unparseable text ({exc}).") from exc
+    if root.tag != "transformation":
+        raise ValueError(f"{path}: expected a <transformation> root element, found <{root.tag}>.")
+    seqs = root.findall("sequenceSize")
+    sets = root.findall("dataset")
+    if sorted(s.get("type", "") for s in seqs) != ["source", "target"]:
+        raise ValueError(
+            f"{path}: expected two <sequenceSize> (source, target), found {len(seqs)}."
+        )
+    if sorted(s.get("type", "") for s in sets) != ["source", "target"]:
+        raise ValueError(f"{path}: expected two <dataset> (source, target), found {len(sets)}.")
+    out = {
+        "type": root.get("type"),
+        "noise_model": root.get("noiseModel"),
+        "date": root.get("date"),
+    }
+    for ds in sets:
+        k = int(ds.get("dimension"))
+        pts = [
+            [
+                float(c.text)
+                for c in sorted(p.findall("coordinate"), key=lambda c: c.get("dimension"))
+            ]
+            for p in ds.findall("point")
+        ]
+        arr = np.array(pts, dtype=np.float64).reshape(-1, k)
+        if len(arr) != int(ds.get("n")):
+            raise ValueError(
+                f"{path}: dataset {ds.get('type')}: n={ds.get('n')}, found {len(arr)}."
+            )
+        out["moving" if ds.get("type") == "source" else "fixed"] = _flip(arr) / unit_scale
+    out["pixel_sizes"] = {
+        s.get("type"): [float(d.get("pixelSize")) / unit_scale for d in s.findall("dimensionSize")][
+            ::-1
+        ]
+        for s in seqs
+    }
+    mt = root.find("MatrixTransformation")
+    if mt is not None:
+        k = int(round(np.sqrt(len(mt.attrib)))) - 1
+        mx = np.array([[float(mt.get(f"m{i}{j}")) for j in range(k + 1)] for i in range(k + 1)])
+        mx[:k, k] /= unit_scale
+        out["matrix"] = matrix_xyz(mx)
+    return out
+
+
+# ----------------------------------------------------------------- elastix
+
+_ELX = re.compile(r"^\s*\((\w+)\s+(.*?)\)\s*$")
+
+
+def read_elastix_parameters(path_or_text) -> dict:
+    """Parse an elastix TransformParameters file into a dict of key -> value(s).
+
+    Numbers become floats (a list when there are several), quoted strings
+    strings. Accepts a path or the file's text.
+    """
+    text = str(path_or_text)
+    name = "elastix text"
+    if "\n" not in text and Path(text).is_file():
+        name, text = text, Path(text).read_text(encoding="utf-8")
+    out: dict = {}
+    for line in text.splitlines():
+        line = line.split("//")[0]
+        mo = _ELX.match(line)
+        if not mo:
+            continue
+        key, rest = mo.groups()
+        vals = []
+        for tok in re.findall(r'"[^"]*"|\S+', rest):
+            if tok.startswith('"'):
+                vals.append(tok.strip('"'))
+            else:
+                try:
+                    vals.append(float(tok))
+                except ValueError:
+                    vals.append(tok)
+        out[key] = vals[0] if len(vals) == 1 else vals
+    if "Transform" not in out:
+        raise ValueError(f"{name}: expected an elastix (Transform ...) line, found none.")
+    return out
+
+
+def elastix_affine_matrix(params: dict) -> np.ndarray:
+    """The homogeneous matrix of an elastix ``AffineTransform``, **fixed -> moving**, (z, y, x).
+
+    elastix maps points of its fixed image to its moving image,
+    ``T(x) = A (x - c) + t + c`` in the images' physical units (x, y, z in
+    the file); this returns that map in the course's (z, y, x) order. To map
+    moving -> fixed, invert it.
+    """
+    if params.get("Transform") != "AffineTransform":
+        raise ValueError(f"expected an AffineTransform, found {params.get('Transform')!r}.")
+    p = np.atleast_1d(np.asarray(params["TransformParameters"], dtype=np.float64))
+    k = {6: 2, 12: 3}.get(len(p))
+    if k is None:
+        raise ValueError(f"expected 6 or 12 affine parameters, found {len(p)}.")
+    a = p[: k * k].reshape(k, k)
+    t = p[k * k :]
+    c = np.atleast_1d(np.asarray(params.get("CenterOfRotationPoint", [0.0] * k), dtype=float))
+    m = np.eye(k + 1)
+    m[:k, :k] = a
+    m[:k, k] = t + c - a @ c
+    return matrix_xyz(m)
+
+
+# ----------------------------------------------------------------- JSON
+
+_JSON_TYPE = "emcourse.affine"
+
+
+def write_transform_json(
+    path, matrix, *, unit: str = "nm", source: str = "light", target: str = "em", note: str = ""
+) -> Path:
+    """Write a transform as JSON with its direction, unit and axis order explicit.
+
+    The file holds ``matrix_xyz`` (homogeneous, x, y, z order, rows), the
+    same matrix in the course's ``matrix_zyx`` order, and ``mobie_affine``:
+    the 12 (3D) or 6 (2D) numbers row-major ``[m00 m01 m02 t0 m10 ...]`` that
+    MoBIE and BigDataViewer read.
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    k = m.shape[0] - 1
+    mx = matrix_xyz(m)
+    doc = {
+        "type": _JSON_TYPE,
+        "direction": f"{source} -> {target}",
+        "maps": f"points in {source} coordinates to {target} coordinates",
+        "unit": unit,
+        "axes": list("xyz"[:k]),
+        "matrix_xyz": mx.tolist(),
+        "matrix_zyx": m.tolist(),
+        "mobie_affine": mx[:k].ravel().tolist(),
+        "note": note,
+    }
+    path = Path(path)
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def read_transform_json(path) -> dict:
+    """Read a JSON transform written by :func:`write_transform_json`.
+
+    Returns the document with ``matrix`` (the (z, y, x) homogeneous matrix,
+    rebuilt from ``matrix_xyz``) added; checks that the three copies agree.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: expected JSON, found unreadable text ({exc}).") from exc
+    for key in ("direction", "unit", "axes", "matrix_xyz"):
+        if key not in doc:
+            raise ValueError(
+                f"{path}: expected key {key!r} in the transform JSON, found {sorted(doc)}."
+            )
+    mx = np.asarray(doc["matrix_xyz"], dtype=np.float64)
+    k = mx.shape[0] - 1
+    if mx.shape != (k + 1, k + 1) or not np.allclose(mx[k], np.eye(k + 1)[k]):
+        raise ValueError(f"{path}: matrix_xyz is not a homogeneous matrix: {mx.tolist()}.")
+    m = matrix_xyz(mx)
+    if "matrix_zyx" in doc and not np.allclose(m, doc["matrix_zyx"]):
+        raise ValueError(f"{path}: matrix_xyz and matrix_zyx disagree.")
+    if "mobie_affine" in doc and not np.allclose(mx[:k].ravel(), doc["mobie_affine"]):
+        raise ValueError(f"{path}: mobie_affine disagrees with matrix_xyz.")
+    return doc | {"matrix": m}

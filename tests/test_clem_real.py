@@ -1,0 +1,75 @@
+"""The TRE prediction tested on real clicks: the COSEM landmarks (Heinrich et al. 2021).
+
+31 light-microscopy landmarks, each placed in the FIB-SEM by two people. The
+people's disagreement measures the EM part of the localisation error; the
+affine fit's FRE, with the degrees-of-freedom factor, the whole FLE. The
+prediction ``LOO^2 = FLE^2 (1 + 1/(N-1) + (r - c)^T S^-1 (r - c))`` (the
+left-out point's own error plus the TRE of a fit without it) is compared
+with the measured leave-one-out RMS. Tolerance 25 %: an RMS of 31 residuals
+has a relative standard error of about 1/sqrt(2N) = 13 % for Gaussian
+errors, so 25 % is two standard errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import fixture_file
+
+from emcourse import clem, io
+
+
+@pytest.fixture(scope="module")
+def cosem():
+    return io.read_cosem_landmarks(fixture_file("clem-cosem-landmarks/clem-landmarks.csv"))
+
+
+def test_raters_disagree_by_tens_of_nanometres(cosem):
+    fle_em = clem.fle_from_raters(cosem.raters["AW"], cosem.raters["JB"])
+    assert 15 < fle_em < 50  # rms difference / sqrt(2): one person's EM click error
+
+
+@pytest.mark.parametrize("rater", ["AW", "JB"])
+@pytest.mark.parametrize("kind", ["rigid", "similarity", "affine"])
+def test_predicted_loo_matches_measured_loo(cosem, rater, kind):
+    fixed = cosem.raters[rater]
+    m = clem.fit(cosem.moving, fixed, kind=kind)
+    fle = clem.fle_from_fre(clem.fre(m, cosem.moving, fixed), len(cosem), 3, kind)
+    pred = clem.loo_predicted(cosem.moving, fle, kind=kind)
+    loo = clem.leave_one_out(cosem.moving, fixed, kind=kind)
+    ratio = np.sqrt(np.mean(loo**2)) / np.sqrt(np.mean(pred**2))
+    assert abs(ratio - 1) < 0.25, ratio
+
+
+def test_total_fle_exceeds_the_em_click_error(cosem):
+    """The light-microscopy clicks add error: FLE from FRE > FLE from the raters."""
+    fixed = cosem.raters["AW"]
+    m = clem.fit(cosem.moving, fixed, kind="affine")
+    fle = clem.fle_from_fre(clem.fre(m, cosem.moving, fixed), len(cosem), 3, "affine")
+    assert fle > 1.5 * clem.fle_from_raters(cosem.raters["AW"], cosem.raters["JB"])
+
+
+def _png(rel):
+    from PIL import Image
+
+    return np.asarray(Image.open(fixture_file(rel)).convert("L"), dtype=np.float32)
+
+
+@pytest.mark.parametrize(
+    ("angle", "scale", "shift"), [(4.0, 1.03, (12.0, -15.0)), (-3.0, 0.98, (-20.0, 10.0))]
+)
+def test_mutual_information_undoes_a_known_transform_on_the_real_pair(angle, scale, shift):
+    """DeepCLEM s6: a transform we apply to the fluorescence is recovered to <= 8 px (2 binned
+    pixels at the finest level, bin 4) from a start about 35 px off."""
+    em = _png("clem-deepclem/registered_pairs/EM/s6_ds.png")
+    fm = _png("clem-deepclem/registered_pairs/FM/s6_ds.png")
+    c = (np.array(em.shape) - 1) / 2
+    known = clem.make_transform(linear=scale * clem.rotation_2d(angle))
+    known[:2, 2] = c - known[:2, :2] @ c + shift
+    moved = clem.warp(fm, clem.invert(known), moving_pixel=1.0, out_shape=fm.shape, out_pixel=1.0)
+    grid = np.stack(np.meshgrid(np.linspace(100, 854, 8), np.linspace(100, 1180, 8)), -1)
+    grid = grid.reshape(-1, 2)
+    start = np.sqrt(np.mean(clem.target_errors(np.eye(3), known, grid) ** 2))
+    m, _ = clem.register_mi_pyramid(em, moved, levels=(8, 4))
+    tre = np.sqrt(np.mean(clem.target_errors(m, known, grid) ** 2))
+    assert start > 25 and tre <= 8.0, (start, tre)
