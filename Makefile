@@ -10,7 +10,7 @@ NOTEBOOKS := $(shell git ls-files '*.ipynb' 2>/dev/null)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,nn]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -34,6 +34,15 @@ DEEPCLEM = (
     "https://raw.githubusercontent.com/Rickmic/Deep_CLEM/d4cb80fbad0f5c177c52542cfb7534bbfad1c708"
 )
 # archive URL -> file under the fixtures folder (one line per dataset)
+GALA = (
+    "https://raw.githubusercontent.com/janelia-flyem/gala/"
+    "db73a1c84d8a99975a2a8fb68660a83d8889ab1e/tests/example-data"
+)
+NEUBIAS = (
+    "https://raw.githubusercontent.com/NEUBIAS/training-resources/"
+    "8bbaa51d4df0edb61b36bf6a437c695bae1fe3ef/image_data"
+)
+
 REAL_FILES: dict[str, str] = {
     "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-3197/map/emd_3197.map.gz": (
         "emdb/emd_3197.map.gz"
@@ -46,6 +55,17 @@ REAL_FILES: dict[str, str] = {
     ),
     f"{CHLAMY}/densities/atpase.mrc": "sta-chlamy-in-situ/atpase.mrc",
     f"{CHLAMY}/densities/hsp60.mrc": "sta-chlamy-in-situ/hsp60.mrc",
+    # segmentation track (issue 8): the GALA neuropil blocks and the c_elegans crop
+    f"{GALA}/test-image.h5": "vem-gala-fibsem/test-image.h5",
+    f"{GALA}/test-gt.lzf.h5": "vem-gala-fibsem/test-gt.lzf.h5",
+    f"{GALA}/train-gt.lzf.h5": "vem-gala-fibsem/train-gt.lzf.h5",
+    **{
+        f"{GALA}/train-image-png/im{i:02d}.png": f"vem-gala-fibsem/train-image-png/im{i:02d}.png"
+        for i in range(50)
+    },
+    f"{NEUBIAS}/xyz_8bit__em_volume_tiff_series.zip": (
+        "vem-empiar10982-celegans-crop/xyz_8bit__em_volume_tiff_series.zip"
+    ),
     f"{COSEM}/heinrich-2021a-data/clem-landmarks.csv": "clem-cosem-landmarks/clem-landmarks.csv",
     f"{COSEM}/scripts/tcell_roi2/bigwarpLandmarks.csv": (
         "clem-cosem-landmarks/tcell_roi2_bigwarpLandmarks.csv"

@@ -15,15 +15,31 @@ def _name_and_spec(requirement: str) -> tuple[str, str]:
     return name.lower().replace("_", "-"), spec
 
 
+# conda-forge names of packages that pyproject lists under another name, and the extras
+# that environment.yml installs too (the "nn" extra: PyTorch, CPU build, lesson 20-04).
+CONDA_TO_PIP = {"pytorch-cpu": "torch"}
+CONDA_EXTRAS = ("nn",)
+
+
 def pyproject_runtime() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return dict(_name_and_spec(r) for r in project["dependencies"])
+    reqs = list(project["dependencies"])
+    for extra in CONDA_EXTRAS:
+        reqs += project["optional-dependencies"][extra]
+    return dict(_name_and_spec(r) for r in reqs)
 
 
 def conda_runtime() -> dict[str, str]:
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda_deps = [d for d in env["dependencies"] if isinstance(d, str)]
-    return dict(_name_and_spec(d) for d in conda_deps if not d.startswith(("python", "pip")))
+    pairs = (_name_and_spec(d) for d in conda_deps if not d.startswith(("python", "pip")))
+    return {CONDA_TO_PIP.get(name, name): spec for name, spec in pairs}
+
+
+def test_conda_takes_the_cpu_build_of_pytorch():
+    deps = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
+    names = {_name_and_spec(d)[0] for d in deps if isinstance(d, str)}
+    assert "pytorch-cpu" in names and "pytorch" not in names and "torch" not in names
 
 
 def test_environment_lists_the_same_runtime_packages_as_pyproject():

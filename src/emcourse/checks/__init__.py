@@ -18,6 +18,10 @@ from emcourse.checks.clem_overlay import *  # noqa: F403
 from emcourse.checks.clem_overlay import __all__ as _clem_overlay_all
 from emcourse.checks.resolution import *  # noqa: F403
 from emcourse.checks.resolution import __all__ as _resolution_all
+from emcourse.checks.segmentation import *  # noqa: F403
+from emcourse.checks.segmentation import __all__ as _segmentation_all
+from emcourse.checks.segmentation_models import *  # noqa: F403
+from emcourse.checks.segmentation_models import __all__ as _segmentation_models_all
 from emcourse.checks.tomograms import *  # noqa: F403
 from emcourse.checks.tomograms import __all__ as _tomograms_all
 
@@ -27,6 +31,8 @@ __all__ = [
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,
+    *_segmentation_all,
+    *_segmentation_models_all,
     *_clem_all,
     *_clem_overlay_all,
 ]

@@ -24,7 +24,7 @@ import numpy as np
 
 from emcourse.data.messages import short, unavailable
 from emcourse.data.partial import fetch_zarr_level, read_zarr_level, zarr_level_files, zarr_scale
-from emcourse.data.registry import MAIN, label, registry, source
+from emcourse.data.registry import MAIN, file_urls, label, registry, source
 from emcourse.volume import Source, Volume, convert_voxel_coordinates
 
 __all__ = ["KINDS", "Kind", "check_by_extension", "kind_of"]
@@ -269,6 +269,81 @@ def _standin_picks(entry: dict, src: Source) -> dict:
     }
 
 
+# ------------------------------------------------------------ volume EM (segmentation)
+
+
+def _vem_source_claim(entry: dict, claim) -> tuple | None:
+    return None if claim is None else (None, claim, claim)
+
+
+def _validate_vem(path: Path, entry: dict, role: str) -> None:
+    from emcourse.io import read_h5_stack, read_png_stack, read_tiff_volume, read_tiff_zip
+
+    name = str(path).lower()
+    url = file_urls(entry)[role].lower()
+    if url.endswith(".zip"):
+        read_tiff_zip(path)
+    elif url.endswith((".tif", ".tiff")):
+        arr, _ = read_tiff_volume(path)
+        shape = entry.get("shape")
+        if shape and entry.get("shape_verified") and arr.shape != tuple(shape):
+            raise ValueError(f"{path}: expected shape {tuple(shape)}, found {arr.shape}.")
+    elif url.endswith(".h5"):
+        read_h5_stack(path)
+    elif url.endswith(".png"):
+        read_png_stack([path])
+    else:  # pragma: no cover - registry entries name one of the above
+        raise ValueError(f"{name}: no reader for this file type")
+
+
+def _open_vem(paths: dict[str, Path], entry: dict):
+    """TIFF volume + TIFF labels, a ZIP of TIFF slices, or GALA's HDF5 blocks (PNG image)."""
+    from emcourse.io import read_h5_stack, read_png_stack, read_tiff_volume, read_tiff_zip
+    from emcourse.segment.types import VemVolume
+
+    vs, src = float(entry["voxel_size"]), source(entry, real=True)
+    claim, labels = None, None
+    if str(paths.get(MAIN, "")).lower().endswith(".zip"):
+        em, claim = read_tiff_zip(paths[MAIN])
+    elif str(paths["em" if "em" in paths else "im00"]).lower().endswith((".tif", ".tiff")):
+        em, claim = read_tiff_volume(paths["em"])
+    elif "em" in paths:
+        em = read_h5_stack(paths["em"])
+    else:
+        em = read_png_stack([paths[r] for r in sorted(r for r in paths if r.startswith("im"))])
+    if "labels" in paths:
+        lab = paths["labels"]
+        labels = read_h5_stack(lab) if str(lab).endswith(".h5") else read_tiff_volume(lab)[0]
+        if labels.shape != em.shape:
+            raise ValueError(
+                f"{entry['name']}: EM {em.shape} and labels {labels.shape} differ in shape."
+            )
+    return VemVolume(em, labels, vs, src, file_voxel_size=_vem_source_claim(entry, claim))
+
+
+@functools.cache
+def _vem_standin_arrays(generator: str, shape: tuple, voxel_size: float, seed: int):
+    from emcourse import segment
+
+    if generator == "neuron":
+        return segment.neuron_standin(shape, seed=seed)
+    return segment.hela_standin(shape, voxel_size=voxel_size, seed=seed)
+
+
+def _standin_vem(entry: dict, src: Source):
+    from emcourse.segment.types import VemVolume
+
+    shape = tuple(entry.get("standin_shape", entry["shape"]))
+    s = _vem_standin_arrays(
+        entry.get("standin_generator", "hela"),
+        shape,
+        float(entry["voxel_size"]),
+        int(entry.get("standin_seed", 0)),
+    )
+    labels = s.labels if entry.get("labelled", True) else None
+    return VemVolume(s.em, labels, float(entry["voxel_size"]), src, clean=s.clean)
+
+
 # ------------------------------------------------------------------ CLEM (landmarks, pairs)
 
 
@@ -403,6 +478,13 @@ KINDS: dict[str, Kind] = {
             open=_open_picks,
             standin=_standin_picks,
             validate=_validate_picks,
+        ),
+        Kind(
+            "vem",
+            returns="VemVolume: em, labels (or None), voxel_size in nm, source, file_voxel_size",
+            open=_open_vem,
+            standin=_standin_vem,
+            validate=_validate_vem,
         ),
         Kind(
             "landmarks-cosem",

@@ -4,8 +4,9 @@ MRC/CCP4 maps (as EMDB and EMPIAR ship them: :mod:`~emcourse.io.mrc`),
 SerialEM ``.mdoc`` tilt-series metadata (:mod:`~emcourse.io.mdoc`), RELION
 STAR particle files (:mod:`~emcourse.io.star`) and cryoET Data Portal point
 annotations (:mod:`~emcourse.io.ndjson`), CLEM landmark tables (BigWarp, COSEM:
-:mod:`~emcourse.io.landmarks`) and transform files (ec-CLEM, elastix, JSON:
-:mod:`~emcourse.io.transforms`); :func:`as_float` decides dtypes for
+:mod:`~emcourse.io.landmarks`), transform files (ec-CLEM, elastix, JSON:
+:mod:`~emcourse.io.transforms`), volume-EM TIFF, HDF5 and PNG stacks and the
+shipped U-Net's weights (:mod:`~emcourse.io.vem`); :func:`as_float` decides dtypes for
 all of them (:mod:`~emcourse.io.arrays`). Strict by default, like
 ``mrcfile``: a file that is not what it claims to be raises ``ValueError``
 naming the file, what was expected and what was found. No network (that is
@@ -29,8 +30,20 @@ from emcourse.io.transforms import (
     write_ecclem_xml,
     write_transform_json,
 )
+from emcourse.io.vem import (
+    read_h5_stack,
+    read_png_stack,
+    read_shipped_unet,
+    read_tiff_volume,
+    read_tiff_zip,
+)
 
 __all__ = [
+    "read_h5_stack",
+    "read_png_stack",
+    "read_shipped_unet",
+    "read_tiff_volume",
+    "read_tiff_zip",
     "HEADER_BYTES",
     "as_float",
     "elastix_affine_matrix",

@@ -19,10 +19,11 @@ a static figure instead: a montage of slices, or a row of central slices.
 
 Modules: ``_core`` (figure handling, static fallbacks), ``volumes`` (views of
 one volume, every track), ``sta`` (subtomogram-averaging figures), ``clem``
-(light/EM pairs, landmarks, TRE maps, overlays, the landmark picker); the
-segmentation track adds its own beside them.
+(light/EM pairs, landmarks, TRE maps, overlays, the landmark picker), ``segment``
+(segmentation: label overlays, panels, 3D renderings; ``viewers.segment.panels``).
 """
 
+from emcourse.viewers import segment  # noqa: F401 (viewers.segment.panels, ...)
 from emcourse.viewers._core import STATIC_ENV, static_mode  # noqa: F401 (STATIC_ENV: for tests)
 from emcourse.viewers.clem import (
     clouds_figure,

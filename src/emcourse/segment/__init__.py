@@ -1,0 +1,39 @@
+"""Segmentation of volume EM: stand-in data, preprocessing, classical and learned pipelines,
+metrics and morphometry. Pure functions on NumPy arrays (z, y, x); no files, no plots.
+
+Modules: :mod:`~emcourse.segment.standin` (the HeLa FIB-SEM stand-in),
+:mod:`~emcourse.segment.preprocess` (reading volume EM, denoising),
+:mod:`~emcourse.segment.classical` (thresholds, morphology, watershed),
+:mod:`~emcourse.segment.features` (random-forest pixel classifier),
+:mod:`~emcourse.segment.metrics` (Dice, instance matching, VI, adapted Rand),
+:mod:`~emcourse.segment.morphometry` (volumes, areas, sphericity),
+:mod:`~emcourse.segment.unet` (the small U-Net, NumPy inference, shipped weights) and
+:mod:`~emcourse.segment.training` (training it with PyTorch; imported only by lesson 4).
+"""
+
+from emcourse.segment.classical import *  # noqa: F403
+from emcourse.segment.classical import __all__ as _classical_all
+from emcourse.segment.features import *  # noqa: F403
+from emcourse.segment.features import __all__ as _features_all
+from emcourse.segment.metrics import *  # noqa: F403
+from emcourse.segment.metrics import __all__ as _metrics_all
+from emcourse.segment.morphometry import *  # noqa: F403
+from emcourse.segment.morphometry import __all__ as _morphometry_all
+from emcourse.segment.preprocess import *  # noqa: F403
+from emcourse.segment.preprocess import __all__ as _preprocess_all
+from emcourse.segment.standin import *  # noqa: F403
+from emcourse.segment.standin import __all__ as _standin_all
+from emcourse.segment.types import VemVolume
+from emcourse.segment.unet import *  # noqa: F403
+from emcourse.segment.unet import __all__ as _unet_all
+
+__all__ = [
+    "VemVolume",
+    *_standin_all,
+    *_preprocess_all,
+    *_classical_all,
+    *_features_all,
+    *_metrics_all,
+    *_morphometry_all,
+    *_unet_all,
+]

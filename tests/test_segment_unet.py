@@ -1,0 +1,51 @@
+"""The U-Net: NumPy inference agrees with PyTorch; the shipped weights meet the quality bar."""
+
+import hashlib
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from emcourse import segment
+from emcourse.io import read_shipped_unet
+from emcourse.segment import unet
+
+
+def test_shipped_weights_are_small_and_pinned():
+    raw = resources.files("emcourse.segment").joinpath("weights/unet-mito.npz").read_bytes()
+    assert len(raw) < 1_000_000
+    assert unet.SHIPPED_SHA256 and hashlib.sha256(raw).hexdigest() == unet.SHIPPED_SHA256
+    params = read_shipped_unet()
+    assert sum(v.size for v in params.values()) == 29321
+
+
+def test_shipped_network_meets_the_quality_bar_on_the_held_out_block():
+    vol = segment.hela_standin((128, 256, 256), seed=0)  # the lessons' stand-in
+    held = slice(64, 128, 4)
+    limits = np.percentile(vol.em, [1, 99])
+    prob = segment.unet_predict(vol.em[held], read_shipped_unet(), limits=limits)
+    assert segment.dice(vol.labels[held], prob > 0.5) >= 0.92
+
+
+def test_numpy_inference_agrees_with_torch():
+    torch = pytest.importorskip("torch")
+    from emcourse.segment import training
+
+    torch.manual_seed(3)
+    model = training.make_unet()
+    params = training.state_to_numpy(model)
+    img = np.random.default_rng(0).random((1, 40, 52)).astype(np.float32)
+    with torch.no_grad():
+        ref = torch.sigmoid(model(torch.from_numpy(img)[:, None])).numpy()[0, 0]
+    ours = segment.unet_predict(img, params, limits=(0.0, 1.0))[0]
+    assert np.abs(ours - ref).max() < 1e-5
+
+
+def test_patches_are_augmented_consistently():
+    from emcourse.segment import training
+
+    rng = np.random.default_rng(0)
+    norm = rng.random((3, 20, 20)).astype(np.float32)
+    x, y = training.sample_patches(norm, norm > 0.5, n=6, size=8, rng=rng)
+    assert x.shape == y.shape == (6, 1, 8, 8)
+    assert np.array_equal(x > 0.5, y > 0.5)  # the mask moved with the image
