@@ -20,7 +20,7 @@ import torch
 from emcourse import segment
 from emcourse.segment import training, unet
 
-STEPS, BATCH, SIZE, SEED = 300, 8, 64, 0
+STEPS, BATCH, SIZE, SEED = 1000, 4, 128, 0
 OUT = Path(__file__).resolve().parents[1] / "src/emcourse/segment/weights/unet-mito.npz"
 
 

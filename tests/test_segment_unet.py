@@ -16,7 +16,7 @@ def test_shipped_weights_are_small_and_pinned():
     assert len(raw) < 1_000_000
     assert unet.SHIPPED_SHA256 and hashlib.sha256(raw).hexdigest() == unet.SHIPPED_SHA256
     params = read_shipped_unet()
-    assert sum(v.size for v in params.values()) == 29321
+    assert sum(v.size for v in params.values()) == 120681
 
 
 def test_shipped_network_meets_the_quality_bar_on_the_held_out_block():
@@ -34,7 +34,7 @@ def test_numpy_inference_agrees_with_torch():
     torch.manual_seed(3)
     model = training.make_unet()
     params = training.state_to_numpy(model)
-    img = np.random.default_rng(0).random((1, 40, 52)).astype(np.float32)
+    img = np.random.default_rng(0).random((1, 40, 56)).astype(np.float32)
     with torch.no_grad():
         ref = torch.sigmoid(model(torch.from_numpy(img)[:, None])).numpy()[0, 0]
     ours = segment.unet_predict(img, params, limits=(0.0, 1.0))[0]
@@ -49,3 +49,38 @@ def test_patches_are_augmented_consistently():
     x, y = training.sample_patches(norm, norm > 0.5, n=6, size=8, rng=rng)
     assert x.shape == y.shape == (6, 1, 8, 8)
     assert np.array_equal(x > 0.5, y > 0.5)  # the mask moved with the image
+
+
+@pytest.mark.parametrize("channels", [(8, 16, 32, 64), (4, 8, 16), (8, 16)])
+def test_parameter_count_of_the_check_is_torchs(channels):
+    torch = pytest.importorskip("torch")
+    from emcourse import checks
+    from emcourse.checks.segmentation_models import _unet_count
+    from emcourse.segment import training
+
+    torch.manual_seed(0)
+    model = training.make_unet(channels)
+    assert _unet_count(channels) == sum(p.numel() for p in model.parameters())
+    no_bias = sum(p.numel() for n, p in model.named_parameters() if n.endswith("weight"))
+    r = checks.unet_parameters(
+        lambda levels: no_bias if levels == channels else _unet_count(levels)
+    )
+    assert bool(r) == (channels not in [(8, 16, 32, 64), (4, 8, 16)])
+
+
+@pytest.mark.parametrize("channels", [(8, 16, 32, 64), (4, 8)])
+def test_numpy_inference_agrees_with_torch_at_any_depth(channels):
+    torch = pytest.importorskip("torch")
+    from emcourse.segment import training
+
+    torch.manual_seed(1)
+    model = training.make_unet(channels)
+    params = training.state_to_numpy(model)
+    assert unet.unet_depth(params) == len(channels) - 1
+    img = np.random.default_rng(1).random((1, 37, 50)).astype(np.float32)  # padded inside
+    with torch.no_grad():
+        m = 2 ** (len(channels) - 1)
+        pad = np.pad(img[0], ((0, (-37) % m), (0, (-50) % m)), mode="reflect")
+        ref = torch.sigmoid(model(torch.from_numpy(pad)[None, None])).numpy()[0, 0, :37, :50]
+    ours = segment.unet_predict(img, params, limits=(0.0, 1.0))[0]
+    assert np.abs(ours - ref).max() < 1e-5

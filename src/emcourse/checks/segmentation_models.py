@@ -27,20 +27,23 @@ __all__ = [
 # ------------------------------------------------------------------ sheet 20-04
 
 
+def _conv(cin, cout, k=3):
+    return cin * cout * k * k + cout
+
+
 def _unet_count(levels) -> int:
-    a, b, c = levels
-
-    def conv(cin, cout, k=3):
-        return cin * cout * k * k + cout
-
-    double = [conv(1, a) + conv(a, a), conv(a, b) + conv(b, b), conv(b, c) + conv(c, c)]
-    up = conv(c, b, 2) + conv(b, a, 2)
-    dec = conv(2 * b, b) + conv(b, b) + conv(2 * a, a) + conv(a, a)
-    return int(sum(double) + up + dec + conv(a, 1, 1))
+    widths = (1, *levels)
+    encoders = sum(
+        _conv(widths[i], widths[i + 1]) + _conv(widths[i + 1], widths[i + 1])
+        for i in range(len(levels))
+    )
+    ups = sum(_conv(levels[i + 1], levels[i], 2) for i in range(len(levels) - 1))
+    decoders = sum(_conv(2 * c, c) + _conv(c, c) for c in levels[:-1])
+    return int(encoders + ups + decoders + _conv(levels[0], 1, 1))
 
 
 def unet_parameters(fn: Callable) -> CheckResult:
-    """Check ``fn(levels) -> number of parameters`` of the course's U-Net."""
+    """Check ``fn(levels) -> number of parameters`` of the course's U-Net (any depth)."""
     name = "U-Net parameter count"
     hint = (
         "a k x k convolution from cin to cout channels has cin*cout*k*k weights and cout "
@@ -49,8 +52,8 @@ def unet_parameters(fn: Callable) -> CheckResult:
 
     def run(levels):
         expected = float(_unet_count(levels))
-        a, b, c = levels
-        n_bias = 2 * (a + b + c) + b + a + 2 * (b + a) + 1
+        n_bias = 2 * sum(levels) + sum(levels[:-1]) + 2 * sum(levels[:-1]) + 1
+        bottomless = _unet_count(levels[:-1]) if len(levels) > 2 else -1.0
         return check_function(
             fn,
             levels,
@@ -58,12 +61,15 @@ def unet_parameters(fn: Callable) -> CheckResult:
             expected=expected,
             atol=0.5,
             hint=hint,
-            diagnoses=[(expected - n_bias, "the biases are missing.")],
+            diagnoses=[
+                (expected - n_bias, "the biases are missing."),
+                (float(bottomless), "one level is missing: count the bottom level too."),
+            ],
             show_result=False,
         )
 
-    cases = [(8, 16, 32), (4, 8, 16), (16, 32, 64)]
-    return show(_all_passed(name, (run(c) for c in cases), "right for three widths."))
+    cases = [(8, 16, 32, 64), (4, 8, 16), (16, 32, 64, 128, 256)]
+    return show(_all_passed(name, (run(c) for c in cases), "right for three networks."))
 
 
 def conv3x3(fn: Callable) -> CheckResult:

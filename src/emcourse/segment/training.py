@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["make_unet", "sample_patches", "state_to_numpy", "train_unet", "dice_loss"]
+__all__ = ["CHANNELS", "make_unet", "sample_patches", "state_to_numpy", "train_unet", "dice_loss"]
 
 
-def make_unet(levels: tuple[int, int, int] = (8, 16, 32)):
-    """The course's 2D U-Net (see :mod:`emcourse.segment.unet`), seeded by the caller."""
+#: The lesson's widths: 8 base filters, depth 3 (three 2x2 poolings), about 1.2 x 10^5 parameters.
+CHANNELS = (8, 16, 32, 64)
+
+
+def make_unet(channels: tuple[int, ...] = CHANNELS):
+    """The course's 2D U-Net (see :mod:`emcourse.segment.unet`), seeded by the caller.
+
+    ``channels`` are the widths from the top level to the bottom one; the network
+    pools ``len(channels) - 1`` times. Layer names (``enc1``, ..., ``bottom``,
+    ``up1``, ``dec1``, ..., ``out``) are the keys of the NumPy weights.
+    """
     import torch
     from torch import nn
 
@@ -24,24 +33,32 @@ def make_unet(levels: tuple[int, int, int] = (8, 16, 32)):
             nn.ReLU(),
         )
 
-    a, b, c = levels
+    depth = len(channels) - 1
 
     class UNet(nn.Module):
         def __init__(self):
             super().__init__()
-            self.enc1, self.enc2, self.bottom = double(1, a), double(a, b), double(b, c)
-            self.up2, self.dec2 = nn.ConvTranspose2d(c, b, 2, stride=2), double(2 * b, b)
-            self.up1, self.dec1 = nn.ConvTranspose2d(b, a, 2, stride=2), double(2 * a, a)
-            self.out = nn.Conv2d(a, 1, 1)
+            widths = (1, *channels)
+            for i in range(1, depth + 1):
+                setattr(self, f"enc{i}", double(widths[i - 1], widths[i]))
+                setattr(self, f"up{i}", nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2))
+                setattr(self, f"dec{i}", double(2 * widths[i], widths[i]))
+            self.bottom = double(channels[-2], channels[-1])
+            self.out = nn.Conv2d(channels[0], 1, 1)
             self.pool = nn.MaxPool2d(2)
 
         def forward(self, x):
-            e1 = self.enc1(x)
-            e2 = self.enc2(self.pool(e1))
-            m = self.bottom(self.pool(e2))
-            d2 = self.dec2(torch.cat([self.up2(m), e2], 1))
-            d1 = self.dec1(torch.cat([self.up1(d2), e1], 1))
-            return self.out(d1)
+            skips = []
+            for i in range(1, depth + 1):
+                x = getattr(self, f"enc{i}")(x)
+                skips.append(x)
+                x = self.pool(x)
+            x = self.bottom(x)
+            for i in range(depth, 0, -1):
+                x = getattr(self, f"dec{i}")(
+                    torch.cat([getattr(self, f"up{i}")(x), skips[i - 1]], 1)
+                )
+            return self.out(x)
 
     return UNet()
 

@@ -1,12 +1,13 @@
 """A small 2D U-Net run with NumPy only: inference for networks trained with PyTorch.
 
 The architecture (matching :func:`emcourse.segment.training.make_unet`):
-three levels with 8, 16, 32 channels; each level two 3x3 convolutions with
-ReLU; 2x2 max pooling down; 2x2 transposed convolutions (stride 2) up, joined
-with the skip connection; a final 1x1 convolution to one logit per pixel.
-About 29,000 parameters. Weights travel as a ``.npz`` whose keys are the
-PyTorch ``state_dict`` names, so lessons need no framework to use a trained
-network.
+four levels with 8, 16, 32, 64 channels (depth 3: three 2x2 max poolings);
+each level two 3x3 convolutions with ReLU; 2x2 transposed convolutions
+(stride 2) up, joined with the skip connection; a final 1x1 convolution to
+one logit per pixel. About 120,000 parameters. The depth is read from the
+weights, so shallower or deeper networks of the same design run too.
+Weights travel as a ``.npz`` whose keys are the PyTorch ``state_dict`` names,
+so lessons need no framework to use a trained network.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import numpy as np
 
 __all__ = [
     "SHIPPED_SHA256",
-    "unet_predict",
+    "unet_depth",
     "unet_forward",
+    "unet_predict",
 ]
 
 #: sha256 of the shipped weights file ``weights/unet-mito.npz`` (see its model card);
 #: ``emcourse.io.read_shipped_unet`` reads and checks it.
-SHIPPED_SHA256 = "3fbe14b694ed73178d6de8a2a5d373f361351aa608d9cf69f802d3ffd2fabd69"
+SHIPPED_SHA256 = "7a977132fecd4202a4e209108ab3bcf81ae1c8f55d5c6b0a81f6f6c951de9445"
 
 
 def _conv3x3(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -57,32 +59,42 @@ def _up(x, w, b):
     return out + b[:, None, None]
 
 
+def unet_depth(params: dict) -> int:
+    """Number of 2x2 poolings of the network whose weights are ``params``."""
+    return sum(1 for k in params if k.startswith("enc") and k.endswith(".0.weight"))
+
+
 def unet_forward(image: np.ndarray, params: dict) -> np.ndarray:
-    """Logits (H, W) of one 2D image (H, W; both divisible by 4), already normalised."""
+    """Logits (H, W) of one 2D image (H, W; both divisible by 2**depth), already normalised."""
+    depth = unet_depth(params)
     x = np.asarray(image, np.float32)[None]
-    e1 = _double(x, params, "enc1")
-    e2 = _double(_pool(e1), params, "enc2")
-    bottom = _double(_pool(e2), params, "bottom")
-    d2 = _up(bottom, params["up2.weight"], params["up2.bias"])
-    d2 = _double(np.concatenate([d2, e2]), params, "dec2")
-    d1 = _up(d2, params["up1.weight"], params["up1.bias"])
-    d1 = _double(np.concatenate([d1, e1]), params, "dec1")
+    skips = []
+    for i in range(1, depth + 1):
+        x = _double(x, params, f"enc{i}")
+        skips.append(x)
+        x = _pool(x)
+    x = _double(x, params, "bottom")
+    for i in range(depth, 0, -1):
+        up = _up(x, params[f"up{i}.weight"], params[f"up{i}.bias"])
+        x = _double(np.concatenate([up, skips[i - 1]]), params, f"dec{i}")
     w, b = params["out.weight"], params["out.bias"]
-    return np.tensordot(w[:, :, 0, 0], d1, axes=(1, 0))[0] + b[0]
+    return np.tensordot(w[:, :, 0, 0], x, axes=(1, 0))[0] + b[0]
 
 
 def unet_predict(volume: np.ndarray, params: dict, *, limits=None) -> np.ndarray:
     """Foreground probability of every z slice of a volume (float32, same shape).
 
-    The volume is normalised as in training: its 1st and 99th percentiles (or
-    ``limits``) map to 0 and 1. Slices are padded to a multiple of 4.
+        The volume is normalised as in training: its 1st and 99th percentiles (or
+        ``limits``) map to 0 and 1. Slices are padded (by reflection) to a multiple
+    of 2**depth.
     """
     volume = np.asarray(volume, np.float32)
     lo, hi = np.percentile(volume, [1, 99]) if limits is None else limits
     norm = (volume - lo) / max(float(hi - lo), 1e-6)
     h, w = volume.shape[1:]
-    ph, pw = (-h) % 4, (-w) % 4
     params = {k: np.asarray(v, np.float32) for k, v in params.items()}
+    m = 2 ** unet_depth(params)
+    ph, pw = (-h) % m, (-w) % m
     out = np.empty(volume.shape, np.float32)
     for z in range(volume.shape[0]):
         img = np.pad(norm[z], ((0, ph), (0, pw)), mode="reflect")
