@@ -52,7 +52,7 @@ def test_patches_are_augmented_consistently():
 
 
 @pytest.mark.parametrize("channels", [(8, 16, 32, 64), (4, 8, 16), (8, 16)])
-def test_parameter_count_of_the_check_is_torchs(channels):
+def test_parameter_count_of_the_check_is_torchs(channels, monkeypatch):
     torch = pytest.importorskip("torch")
     from emcourse import checks
     from emcourse.checks.segmentation_models import _unet_count
@@ -61,11 +61,14 @@ def test_parameter_count_of_the_check_is_torchs(channels):
     torch.manual_seed(0)
     model = training.make_unet(channels)
     assert _unet_count(channels) == sum(p.numel() for p in model.parameters())
+    monkeypatch.delenv("EMCOURSE_CHECKS_STRICT", raising=False)  # a failing check returns
     no_bias = sum(p.numel() for n, p in model.named_parameters() if n.endswith("weight"))
     r = checks.unet_parameters(
         lambda levels: no_bias if levels == channels else _unet_count(levels)
     )
-    assert bool(r) == (channels not in [(8, 16, 32, 64), (4, 8, 16)])
+    checked = channels in [(8, 16, 32, 64), (4, 8, 16)]  # two of the check's three cases
+    assert bool(r) != checked
+    assert ("biases are missing" in str(r)) == checked
 
 
 @pytest.mark.parametrize("channels", [(8, 16, 32, 64), (4, 8)])
