@@ -75,3 +75,16 @@ def test_hela_files_are_read_with_the_registry_voxel_size(archive_server, tmp_pa
     v = data.load("empiar-10982-hela-cell", standin=False)
     assert v.source.real and v.voxel_size == 15.0 and v.file_voxel_size == (None, 1.0, 1.0)
     assert np.array_equal(v.em, em) and np.array_equal(v.labels, lab)
+
+
+def test_slice_wise_noise_draws_the_same_numbers_as_one_call():
+    # the stand-ins draw their noise a z slice at a time to bound memory; the
+    # volumes (and so every number the lessons state) must not change
+    from emcourse.segment import standin
+
+    shape = (5, 7, 9)
+    a, b = np.random.default_rng(2), np.random.default_rng(2)
+    assert np.array_equal(standin._normal32(a, shape), b.standard_normal(shape).astype(np.float32))
+    lam = np.random.default_rng(3).random(shape) * 20
+    assert np.array_equal(standin._poisson32(a, lam), b.poisson(lam).astype(np.float32))
+    assert a.random() == b.random()  # both generators end in the same state

@@ -41,6 +41,20 @@ def test_numpy_inference_agrees_with_torch():
     assert np.abs(ours - ref).max() < 1e-5
 
 
+def test_batched_prediction_equals_the_whole_stack_at_once():
+    torch = pytest.importorskip("torch")
+    from emcourse.segment import training
+
+    torch.manual_seed(4)
+    model = training.make_unet()
+    imgs = np.random.default_rng(1).random((7, 32, 48)).astype(np.float32)
+    with torch.no_grad():
+        whole = torch.sigmoid(model(torch.from_numpy(imgs)[:, None])).numpy()[:, 0]
+    batched = training.predict(model, imgs, batch=3)  # 3 + 3 + 1 images
+    assert batched.shape == imgs.shape
+    assert np.abs(batched - whole).max() < 1e-5
+
+
 def test_patches_are_augmented_consistently():
     from emcourse.segment import training
 

@@ -109,6 +109,26 @@ def _box(centre: np.ndarray, half: np.ndarray, shape: tuple[int, ...]):
     return tuple(slice(a, b) for a, b in zip(lo, hi, strict=True)), lo
 
 
+def _normal32(rng, shape) -> np.ndarray:
+    """``rng.standard_normal(shape)`` as float32, drawn a z slice at a time.
+
+    The same numbers as one call (the generator fills arrays in order), without
+    the full-size float64 temporary: a stand-in's peak memory is a lesson's.
+    """
+    out = np.empty(shape, np.float32)
+    for z in range(shape[0]):
+        out[z] = rng.standard_normal(shape[1:])
+    return out
+
+
+def _poisson32(rng, lam: np.ndarray) -> np.ndarray:
+    """``rng.poisson(lam)`` as float32, a z slice at a time (same numbers, no int64 volume)."""
+    out = np.empty(lam.shape, np.float32)
+    for z in range(lam.shape[0]):
+        out[z] = rng.poisson(lam[z])
+    return out
+
+
 def _smooth_noise(rng, shape, sigma):
     """Gaussian-filtered white noise scaled to unit variance; coarse fields made at 1/4 size."""
     if sigma >= 4.0:
@@ -117,7 +137,7 @@ def _smooth_noise(rng, shape, sigma):
         f = ndi.zoom(f, [n / m for n, m in zip(shape, small, strict=True)], order=1)
         f = f[tuple(slice(0, n) for n in shape)]
     else:
-        f = ndi.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma)
+        f = ndi.gaussian_filter(_normal32(rng, shape), sigma)
     return f / (f.std() + 1e-12)
 
 
@@ -262,8 +282,8 @@ def hela_standin(
         img += curtaining * (stripes / (stripes.std() + 1e-12))[:, None, :]
     if noise:
         gain = 2.0 / noise**2  # counts per grey level: lower gain, more shot noise
-        img = rng.poisson(np.clip(img, 0, None) * gain).astype(np.float32) / gain
-        img += 4.0 * noise * rng.standard_normal(shape).astype(np.float32)
+        img = _poisson32(rng, np.clip(img, 0, None) * gain) / gain
+        img += 4.0 * noise * _normal32(rng, shape)
     em = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     return VemStandin(em, labels, clean, nm, distractors)
 
@@ -298,7 +318,7 @@ def neuron_standin(
     clean = np.where(boundary, 60.0, 175.0).astype(np.float32)
     clean += 10.0 * _smooth_noise(rng, shape, 1.0)
     img = ndi.gaussian_filter(clean, 0.8)
-    img = rng.poisson(np.clip(img, 0, None) * 0.5).astype(np.float32) / 0.5
-    img += 5.0 * rng.standard_normal(shape).astype(np.float32)
+    img = _poisson32(rng, np.clip(img, 0, None) * 0.5) / 0.5
+    img += 5.0 * _normal32(rng, shape)
     em = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     return VemStandin(em, labels, clean, 10.0, np.zeros(shape, np.uint8))

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CHANNELS", "make_unet", "sample_patches", "state_to_numpy", "train_unet", "dice_loss"]
+__all__ = [
+    "CHANNELS",
+    "dice_loss",
+    "make_unet",
+    "predict",
+    "sample_patches",
+    "state_to_numpy",
+    "train_unet",
+]
 
 
 #: The lesson's widths: 8 base filters, depth 3 (three 2x2 poolings), about 1.2 x 10^5 parameters.
@@ -142,9 +150,24 @@ def train_unet(
         if step % eval_every == 0 or step == steps:
             model.eval()
             with torch.no_grad():
-                vl = model(vx)
+                vl = torch.cat([model(b) for b in vx.split(8)])  # bounded memory
                 history["val_loss"].append(float(bce(vl, vy) + dice_loss(vl, vy)))
             history["step"].append(step)
             history["train_loss"].append(float(np.mean(running)))
             running = []
     return model, history
+
+
+def predict(model, images, *, batch=4) -> np.ndarray:
+    """Foreground probability of each normalised 2D image, ``batch`` images at a time.
+
+    ``images`` is ``(n, h, w)`` float32 with sides a multiple of ``2**depth``.
+    Small batches bound the memory: the activations of a whole stack at once
+    would cost more than the rest of the lesson.
+    """
+    import torch
+
+    model.eval()
+    x = torch.from_numpy(np.ascontiguousarray(images, np.float32))[:, None]
+    with torch.no_grad():
+        return np.concatenate([torch.sigmoid(model(b)).numpy()[:, 0] for b in x.split(batch)])
