@@ -7,6 +7,7 @@ in ``e2e/`` (``make test-e2e``).
 """
 
 import importlib.util
+import re
 import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -66,6 +67,22 @@ def test_student_toc_is_generated_from_the_course_toc():
     assert (ROOT / "_toc_student.yml").read_text() == expected, (
         "_toc_student.yml is out of date: run `make exercises`"
     )
+
+
+@pytest.mark.parametrize("toc", ["_toc.yml", "_toc_student.yml"])
+def test_doc_links_point_at_pages_of_the_same_edition(toc):
+    # the student edition leaves out the instructor pages: a {doc} link to one
+    # from a page it keeps fails its build (unknown document)
+    listed = toc_files(toc)
+    for entry in listed:
+        page = ROOT / f"{entry}.md"
+        if not page.exists():
+            continue
+        for target in re.findall(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`", page.read_text()):
+            resolved = (
+                target.lstrip("/") if target.startswith("/") else f"{Path(entry).parent}/{target}"
+            )
+            assert resolved in listed, f"{entry}.md links to {target}, not in {toc}"
 
 
 @pytest.mark.parametrize("toc", ["_toc.yml", "_toc_student.yml"])
