@@ -202,6 +202,26 @@ def test_markdown_answer_blocks_are_cut():
     assert out.cells[0].source == f"Question?\n{exercises.MARKDOWN_ANSWER}"
 
 
+def test_cells_that_call_an_unfinished_function_are_tagged_to_raise():
+    stub = "def {}(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"
+    cells = [
+        ("code", stub.format("f"), {}),
+        ("code", "checks.check_function(f, 1.0, name='f', expected=1.0)", {}),  # passed, not called
+        ("code", "y = f(1)", {}),  # called
+        ("code", "def g(x):\n    return f(x) + 1", {}),  # a finished function that calls f
+        ("code", "for v in (1, 2):\n    print(g(v))", {}),  # called through g
+        ("code", "def h(x):\n    return 2 * x\n\nh(3)", {}),  # unrelated
+        ("code", "%timeit f(1)", {}),  # not plain Python: left alone
+        ("code", "print(f)", {"tags": ["keep-me"]}),
+        ("code", "def f(x):\n    return x\n\nf(2)", {}),  # the learner's own, finished f
+    ]
+    out = exercises.make_exercise(make_notebook(cells))
+    tags = [c.metadata.get("tags", []) for c in out.cells]
+    raising = [i for i, t in enumerate(tags) if exercises.RAISES_TAG in t]
+    assert raising == [2, 4]
+    assert tags[7] == ["keep-me"]
+
+
 def test_check_all_finds_missing_changed_and_stale(course):
     assert any("is missing" in p for p in check_all(course))
     build_all(course)
@@ -296,6 +316,12 @@ def assert_exercise_runs_and_reports_not_done(nb: nbformat.NotebookNode, name: s
             continue
         text = _text(cell.outputs)
         errored = any(o.output_type == "error" for o in cell.outputs)
+        # the generator tags exactly the cells that raise (else the student book fails)
+        tagged = exercises.RAISES_TAG in cell.metadata.get("tags", [])
+        assert tagged == errored, (
+            f"{name}, cell {index + 1}: raised {errored}, tagged {exercises.RAISES_TAG} {tagged}"
+        )
+        assert not tagged or "NotImplementedError" in text, (name, index + 1, text)
         if "raise NotImplementedError(" in cell.source:
             seen_stub = True
         if not seen_stub:

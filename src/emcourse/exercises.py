@@ -22,7 +22,11 @@ markdown answers between the same markers are cut out.
 
 Answers are function bodies and the next cell hands the function to a check
 (``checks.box_size_angstrom(box_size_angstrom)``), so every cell of the student
-copy runs and each check says "Not done yet" with the hint.
+copy runs and each check says "Not done yet" with the hint. A cell that calls
+an unfinished function itself (directly, or through a function of the sheet
+that calls one) raises ``NotImplementedError`` in the student copy: it gets
+the ``raises-exception`` tag there, so that the student book still builds and
+the learner sees the stub's message where the function is used.
 
 The output is deterministic: outputs and execution counts cleared, metadata
 reduced to ``kernelspec`` and ``language_info`` (notebook) and ``tags`` (cells),
@@ -32,6 +36,7 @@ newline). Building twice gives identical bytes.
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
@@ -56,6 +61,7 @@ END = "### END SOLUTION"
 GENERIC_HINT = "Replace this line with your code"
 MARKDOWN_ANSWER = "*Write your answer here.*"
 SOLUTION_TAG = "solution"
+RAISES_TAG = "raises-exception"
 
 _HINT = re.compile(r"^\s*#\s*HINT:\s?(?P<text>.*?)\s*$")
 _NB_METADATA_KEYS = ("kernelspec", "language_info")
@@ -165,6 +171,49 @@ def _markdown_source(source: str, *, where: str) -> str:
     return "".join(out).rstrip("\n")
 
 
+def _called_names(nodes) -> set[str]:
+    """Names called in ``nodes``, not looking inside function or class definitions."""
+    found: set[str] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            found.add(node.func.id)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _update_raising(source: str, raising: set[str]) -> bool:
+    """Add the functions of a student cell that raise to ``raising``; True if the cell raises.
+
+    A function raises when its body is a stub (``raise NotImplementedError``) or
+    calls a function that raises. The cell raises when its own statements call
+    one. Cells that are not plain Python (magics) are left alone.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = [n for stmt in node.body for n in ast.walk(stmt)]
+            stub = any(
+                isinstance(n, ast.Raise)
+                and "NotImplementedError" in ast.unparse(n.exc or ast.Constant(None))
+                for n in body
+            )
+            calls = {
+                n.func.id for n in body if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+            }
+            if stub or calls & raising:
+                raising.add(node.name)
+            else:
+                raising.discard(node.name)  # redefined as a finished function
+    return bool(_called_names(tree.body) & raising)
+
+
 def make_exercise(
     solution: nbformat.NotebookNode, *, name: str = "notebook"
 ) -> nbformat.NotebookNode:
@@ -185,6 +234,7 @@ def make_exercise(
     nb.metadata.setdefault("kernelspec", nbformat.from_dict(_DEFAULT_KERNELSPEC))
     nb.metadata.setdefault("language_info", nbformat.from_dict({"name": "python"}))
     nb.nbformat, nb.nbformat_minor = 4, 5
+    raising: set[str] = set()  # functions of the student copy that raise NotImplementedError
     for index, cell in enumerate(solution.cells):
         where = f"{name}, cell {index + 1}"
         source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
@@ -201,6 +251,8 @@ def make_exercise(
             new = nbformat.v4.new_raw_cell(source)
         new.id = cell_id
         tags = [t for t in tags if t != SOLUTION_TAG]
+        if cell.cell_type == "code" and _update_raising(new.source, raising):
+            tags += [] if RAISES_TAG in tags else [RAISES_TAG]
         new.metadata = nbformat.from_dict({"tags": tags} if tags else {})
         nb.cells.append(new)
     return nb
