@@ -1,5 +1,7 @@
 """Shared fixtures: a local HTTP server in the archives' path layout, and an isolated cache.
 
+Also ``toc_files``, the pages a table of contents of the book lists.
+
 The data-layer tests never reach a real archive: ``data_env`` points every
 proxy variable at a closed local port (so any request to a real host fails at
 once, in this process and in subprocesses) and exempts 127.0.0.1.
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 # EMCOURSE_FIXTURES overrides the location (set it to a missing folder to check the skips).
@@ -27,6 +30,15 @@ FIXTURES = Path(os.environ.get("EMCOURSE_FIXTURES", REPO / ".." / "shared" / "fi
 EMD_3197_URL = "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-3197/map/emd_3197.map.gz"
 EMD_1832_URL = "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-1832/map/emd_1832.map.gz"
 CLOSED_PORT_URL = "http://127.0.0.1:9"
+
+
+def toc_files(name: str = "_toc.yml") -> set[str]:
+    """Every page that the table of contents ``name`` (at the repository root) lists."""
+    toc = yaml.safe_load((REPO / name).read_text())
+    files = {toc["root"]}
+    for part in toc["parts"]:
+        files |= {chapter["file"] for chapter in part["chapters"]}
+    return files
 
 
 def fixture_file(rel: str) -> Path:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import nbformat
 import pytest
 import yaml
+from conftest import toc_files
 
 from emcourse import data
 from emcourse.exercises import BEGIN, END
@@ -23,14 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("emcourse_book", ROOT / "book/_ext/emcourse_book.py")
 book_ext = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(book_ext)
-
-
-def toc_files(name: str = "_toc.yml") -> set[str]:
-    toc = yaml.safe_load((ROOT / name).read_text())
-    files = {toc["root"]}
-    for part in toc["parts"]:
-        files |= {chapter["file"] for chapter in part["chapters"]}
-    return files
 
 
 def notebooks_in(*folders: str) -> set[str]:

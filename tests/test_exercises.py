@@ -214,11 +214,12 @@ def test_cells_that_call_an_unfinished_function_are_tagged_to_raise():
         ("code", "%timeit f(1)", {}),  # not plain Python: left alone
         ("code", "print(f)", {"tags": ["keep-me"]}),
         ("code", "def f(x):\n    return x\n\nf(2)", {}),  # the learner's own, finished f
+        ("code", "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION", {}),  # a top-level stub
     ]
     out = exercises.make_exercise(make_notebook(cells))
     tags = [c.metadata.get("tags", []) for c in out.cells]
     raising = [i for i, t in enumerate(tags) if exercises.RAISES_TAG in t]
-    assert raising == [2, 4]
+    assert raising == [2, 4, 9]
     assert tags[7] == ["keep-me"]
 
 

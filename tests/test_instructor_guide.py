@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import yaml
+from conftest import toc_files
 
 from emcourse import bench
 
@@ -24,13 +25,7 @@ def lesson_id(path: str) -> str:
 
 
 def lessons() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [
-        chapter["file"]
-        for part in toc["parts"]
-        for chapter in part["chapters"]
-        if chapter["file"].startswith("notebooks/")
-    ]
+    return sorted(f for f in toc_files() if f.startswith("notebooks/"))
 
 
 def stated_minutes(path: Path) -> int:

@@ -188,9 +188,10 @@ def _called_names(nodes) -> set[str]:
 def _update_raising(source: str, raising: set[str]) -> bool:
     """Add the functions of a student cell that raise to ``raising``; True if the cell raises.
 
-    A function raises when its body is a stub (``raise NotImplementedError``) or
-    calls a function that raises. The cell raises when its own statements call
-    one. Cells that are not plain Python (magics) are left alone.
+    ``raising`` starts as ``{"NotImplementedError"}``, which every stub calls: a
+    function raises when its body calls a name in it, and a cell raises when its
+    own statements do (a stub at the top level of a cell too). Cells that are
+    not plain Python (magics) are left alone.
     """
     try:
         tree = ast.parse(source)
@@ -198,16 +199,7 @@ def _update_raising(source: str, raising: set[str]) -> bool:
         return False
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            body = [n for stmt in node.body for n in ast.walk(stmt)]
-            stub = any(
-                isinstance(n, ast.Raise)
-                and "NotImplementedError" in ast.unparse(n.exc or ast.Constant(None))
-                for n in body
-            )
-            calls = {
-                n.func.id for n in body if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-            }
-            if stub or calls & raising:
+            if _called_names(node.body) & raising:
                 raising.add(node.name)
             else:
                 raising.discard(node.name)  # redefined as a finished function
@@ -234,7 +226,7 @@ def make_exercise(
     nb.metadata.setdefault("kernelspec", nbformat.from_dict(_DEFAULT_KERNELSPEC))
     nb.metadata.setdefault("language_info", nbformat.from_dict({"name": "python"}))
     nb.nbformat, nb.nbformat_minor = 4, 5
-    raising: set[str] = set()  # functions of the student copy that raise NotImplementedError
+    raising = {"NotImplementedError"}  # and the functions of the student copy that call it
     for index, cell in enumerate(solution.cells):
         where = f"{name}, cell {index + 1}"
         source = cell.source if isinstance(cell.source, str) else "".join(cell.source)

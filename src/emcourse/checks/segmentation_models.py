@@ -52,7 +52,7 @@ def unet_parameters(fn: Callable) -> CheckResult:
 
     def run(levels):
         expected = float(_unet_count(levels))
-        n_bias = 2 * sum(levels) + sum(levels[:-1]) + 2 * sum(levels[:-1]) + 1
+        n_bias = 2 * sum(levels) + 3 * sum(levels[:-1]) + 1  # one per output channel
         bottomless = _unet_count(levels[:-1]) if len(levels) > 2 else -1.0
         return check_function(
             fn,

@@ -84,8 +84,8 @@ def unet_forward(image: np.ndarray, params: dict) -> np.ndarray:
 def unet_predict(volume: np.ndarray, params: dict, *, limits=None) -> np.ndarray:
     """Foreground probability of every z slice of a volume (float32, same shape).
 
-        The volume is normalised as in training: its 1st and 99th percentiles (or
-        ``limits``) map to 0 and 1. Slices are padded (by reflection) to a multiple
+    The volume is normalised as in training: its 1st and 99th percentiles (or
+    ``limits``) map to 0 and 1. Slices are padded (by reflection) to a multiple
     of 2**depth.
     """
     volume = np.asarray(volume, np.float32)
