@@ -28,7 +28,7 @@ def find_shift(reference, moved):
 def test_find_shift():
     assert checks.find_shift(find_shift).passed
     r = checks.find_shift(lambda a, b: tuple(-np.asarray(find_shift(a, b))))
-    assert not r.passed and "sign" in r.hint
+    assert not r.passed and "sign" in r.diagnosis
     r = checks.find_shift(lambda a, b: tuple(np.asarray(find_shift(a, b)) % a.shape))
     assert not r.passed
     assert checks.find_shift(stub).status == "not done"
@@ -45,7 +45,7 @@ def test_aligned_average():
     assert checks.aligned_average(good).passed
     assert checks.aligned_average(fourier).passed
     r = checks.aligned_average(lambda subs, shifts: subs.mean(axis=0))
-    assert not r.passed and "without undoing" in r.hint
+    assert not r.passed and "without undoing" in r.diagnosis
 
 
 def test_gold_standard_halves():
@@ -68,7 +68,7 @@ def test_rotation_error():
 
     assert checks.rotation_error(good).passed
     r = checks.rotation_error(lambda R1, R2: np.deg2rad(good(R1, R2)))
-    assert not r.passed and "radians" in r.hint
+    assert not r.passed and "radians" in r.diagnosis
 
 
 # ----------------------------------------------------------------- sheet 10-04
@@ -110,7 +110,7 @@ def test_resolution_at_threshold():
 
     assert checks.resolution_at_threshold(good).passed
     r = checks.resolution_at_threshold(no_interp)
-    assert not r.passed and "interpolate" in r.hint
+    assert not r.passed and "interpolate" in r.diagnosis
 
 
 def test_lowpass_to_resolution():
@@ -138,7 +138,7 @@ def test_truth_fsc_from_halves():
 
     assert checks.truth_fsc_from_halves(good).passed
     r = checks.truth_fsc_from_halves(lambda f: np.sqrt(np.clip(f, 0, None)))
-    assert not r.passed and "sqrt(FSC)" in r.hint
+    assert not r.passed and "sqrt(FSC)" in r.diagnosis
 
 
 def test_all_exported():

@@ -40,7 +40,7 @@ def test_landmark_fit_passes_least_squares(capsys):
 def test_landmark_fit_names_the_slip(wrong, words, capsys):
     r = checks.clem_landmark_fit(wrong)
     assert not r.passed
-    assert words in r.hint or words in r.message
+    assert words in r.diagnosis or words in r.message
 
 
 def test_landmark_fit_stub_is_not_done(capsys):
@@ -59,31 +59,31 @@ def test_pixel_transform(capsys):
 
     assert checks.clem_pixel_transform(right).passed
     r = checks.clem_pixel_transform(in_pixels)
-    assert not r.passed and "pixels" in r.hint
+    assert not r.passed and "pixels" in r.diagnosis
 
 
 def test_tre_affine_check(capsys):
     assert checks.clem_tre_affine(clem.tre_affine).passed
     r = checks.clem_tre_affine(clem.tre_rigid)
-    assert not r.passed and "rigid" in r.hint
+    assert not r.passed and "rigid" in r.diagnosis
 
 
 def test_fle_from_fre_check(capsys):
     assert checks.clem_fle_from_fre(lambda f, n, k: clem.fle_from_fre(f, n, 3, k)).passed
     r = checks.clem_fle_from_fre(lambda f, n, k: f)
-    assert not r.passed and "absorbs" in r.hint
+    assert not r.passed and "absorbs" in r.diagnosis
 
 
 def test_binned_centre_check(capsys):
     assert checks.clem_binned_centre(lambda i, f, p: (f * i + (f - 1) / 2) * p).passed
     r = checks.clem_binned_centre(lambda i, f, p: f * i * p)
-    assert not r.passed and "corner" in r.hint
+    assert not r.passed and "corner" in r.diagnosis
 
 
 def test_fwhm_check(capsys):
     assert checks.clem_fwhm(clem.fwhm).passed
     r = checks.clem_fwhm(lambda p, px: clem.fwhm(p, 1.0))
-    assert not r.passed and "pixels" in r.hint
+    assert not r.passed and "pixels" in r.diagnosis
 
 
 def test_resample_check(capsys):
@@ -95,7 +95,7 @@ def test_resample_check(capsys):
 
     assert checks.clem_resample(right).passed
     r = checks.clem_resample(forward)
-    assert not r.passed and "inverse" in r.hint
+    assert not r.passed and "inverse" in r.diagnosis
 
 
 def _to_xyz_um(m):
@@ -107,13 +107,13 @@ def _to_xyz_um(m):
 def test_ellipse_axes_check(capsys):
     assert checks.clem_ellipse_axes(lambda c, p: clem.ellipse(c, confidence=p)["semi_axes"]).passed
     r = checks.clem_ellipse_axes(lambda c, p: tuple(np.sqrt(np.linalg.eigvalsh(c))[::-1]))
-    assert not r.passed and "chi-square" in r.hint
+    assert not r.passed and "chi-square" in r.diagnosis
 
 
 def test_matrix_for_xyz_tool_check(capsys):
     assert checks.clem_matrix_for_xyz_tool(_to_xyz_um).passed
     r = checks.clem_matrix_for_xyz_tool(clem.matrix_xyz)
-    assert not r.passed and "still in nm" in r.hint
+    assert not r.passed and "still in nm" in r.diagnosis
 
     def no_reorder(m):
         y = m.copy()
@@ -121,7 +121,7 @@ def test_matrix_for_xyz_tool_check(capsys):
         return y
 
     r = checks.clem_matrix_for_xyz_tool(no_reorder)
-    assert not r.passed and "(z, y, x) order" in r.hint
+    assert not r.passed and "(z, y, x) order" in r.diagnosis
 
 
 def test_bigwarp_row_check(capsys):
@@ -152,7 +152,7 @@ def test_ransac_check(capsys):
 def test_ransac_trials_check(capsys):
     assert checks.clem_ransac_trials(lambda o, s, f: clem.ransac_trials(o, s, failure=f)).passed
     r = checks.clem_ransac_trials(lambda o, s, f: np.log(f) / np.log(1 - (1 - o) ** s))
-    assert not r.passed and "round up" in r.hint
+    assert not r.passed and "round up" in r.diagnosis
 
 
 def test_mutual_information_check(capsys):
@@ -160,4 +160,4 @@ def test_mutual_information_check(capsys):
     r = checks.clem_mutual_information(
         lambda a, b, n: clem.mutual_information(a, b, bins=n) / np.log(2)
     )
-    assert not r.passed and "bits" in r.hint
+    assert not r.passed and "bits" in r.diagnosis

@@ -94,7 +94,7 @@ def test_wedge_fraction_by_counting_passes():
 def test_typical_mistakes_get_their_hint(name, wrong, says):
     r = getattr(checks, name)(wrong)
     assert not r.passed
-    assert says in r.hint
+    assert says in r.diagnosis
 
 
 def test_crowther_geometry_passes_and_agrees_with_sta():

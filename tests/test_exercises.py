@@ -9,6 +9,7 @@ the generator makes, every solution's checks pass under
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -36,7 +37,6 @@ import numpy as np
 def double(x):
     \"\"\"Twice x.\"\"\"
     ### BEGIN SOLUTION
-    # HINT: multiply by two
     y = 2 * x
     return y
     ### END SOLUTION
@@ -62,7 +62,6 @@ SHEET_CELLS = [
     (
         "code",
         "def box_size_angstrom(vol):\n    ### BEGIN SOLUTION\n"
-        "    # HINT: shape times voxel size\n"
         "    return tuple(n * s for n, s in zip(vol.shape, vol.voxel_size_zyx))\n"
         "    ### END SOLUTION",
         {},
@@ -103,41 +102,46 @@ def course(tmp_path):
 # -- the stub -------------------------------------------------------------------
 
 
-def test_stub_keeps_indentation_and_hint():
+def test_stub_keeps_indentation():
     out = stub_source(FUNCTION_SOLUTION)
     assert out == (
         "import numpy as np\n\ndef double(x):\n"
         '    """Twice x."""\n'
-        "    # HINT: multiply by two\n"
-        '    raise NotImplementedError("multiply by two")\n'
+        f'    raise NotImplementedError("{GENERIC_HINT}")\n'
     )
     assert "2 * x" not in out
 
 
-def test_generic_hint_and_several_blocks_and_no_trailing_newline():
+def test_several_blocks_and_no_trailing_newline():
     src = (
         "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n\n"
         "class A:\n    def g(self):\n        ### BEGIN SOLUTION\n"
-        "        # HINT: first\n        # HINT: second\n        pass\n        ### END SOLUTION"
+        "        pass\n        ### END SOLUTION"
     )
     out = stub_source(src)
     assert f'    raise NotImplementedError("{GENERIC_HINT}")\n' in out
-    assert out.endswith(
-        "        # HINT: first\n        # HINT: second\n"
-        '        raise NotImplementedError("first second")'
-    )
+    assert out.endswith(f'        raise NotImplementedError("{GENERIC_HINT}")')
     compile(out, "<stub>", "exec")
 
 
-def test_hint_with_quotes_stays_valid_python():
+def test_a_hint_in_a_solution_is_refused_it_belongs_to_the_check():
+    src = "def f():\n    ### BEGIN SOLUTION\n    # HINT: use np.sum\n    ### END SOLUTION\n"
+    with pytest.raises(SolutionMarkupError, match="line 3: '# HINT:'.*ladder"):
+        stub_source(src, where="cell")
+
+
+def test_a_committed_answer_becomes_an_unset_name():
     src = (
-        'def f():\n    ### BEGIN SOLUTION\n    # HINT: use "np.sum" \\ here\n    ### END SOLUTION\n'
+        "### BEGIN SOLUTION\nmy_guess = 0.33\nchoice = 'b'\n### END SOLUTION\nchecks.q(my_guess)\n"
     )
     out = stub_source(src)
-    namespace = {}
-    exec(compile(out, "<stub>", "exec"), namespace)
-    with pytest.raises(NotImplementedError, match='use "np.sum"'):
-        namespace["f"]()
+    assert out == "my_guess = ...  # your answer\nchoice = ...  # your answer\nchecks.q(my_guess)\n"
+    # anything but plain assignments, or inside a function, stays a raising stub
+    for src in (
+        "### BEGIN SOLUTION\nx = 1\nprint(x)\n### END SOLUTION\n",
+        "def f():\n    ### BEGIN SOLUTION\n    x = 1\n    ### END SOLUTION\n",
+    ):
+        assert "raise NotImplementedError" in stub_source(src)
 
 
 @pytest.mark.parametrize(
@@ -170,7 +174,7 @@ def test_build_writes_a_clean_student_copy(course):
     assert all(c.outputs == [] and c.execution_count is None for c in code)
     assert all(set(c.metadata) <= {"tags"} for c in nb.cells)
     assert [c.id for c in nb.cells] == [f"c{i}" for i in range(len(SHEET_CELLS))]
-    assert 'raise NotImplementedError("multiply by two")' in nb.cells[2].source
+    assert f'raise NotImplementedError("{GENERIC_HINT}")' in nb.cells[2].source
     assert "y = 2 * x" not in text and "distributes" not in text
     assert nb.cells[5].source == exercises.MARKDOWN_ANSWER and nb.cells[5].metadata == {}
     assert nb.cells[6].metadata == {"tags": ["keep-me"]}
@@ -308,10 +312,18 @@ def execute(path: Path, monkeypatch, tmp_path, *, strict: bool) -> nbformat.Note
     return nb
 
 
+PREDICT = "Commit your prediction first"
+CHOOSE = "Choose an option first"
+
+
 def assert_exercise_runs_and_reports_not_done(nb: nbformat.NotebookNode, name: str) -> None:
-    """Cells before the first stub run; every check after a stub says "Not done yet"."""
+    """Cells before the first stub run; every check after a stub says "not done yet" and
+    gives no hint (a hint comes only after a wrong attempt); a stub's message is never a
+    hint; the sheet asks at least one predict-then-run and one interpretation question,
+    whose checks refuse to show anything before an answer is committed."""
     seen_stub = False
     n_checks = 0
+    asked = set()
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -325,18 +337,26 @@ def assert_exercise_runs_and_reports_not_done(nb: nbformat.NotebookNode, name: s
         assert not tagged or "NotImplementedError" in text, (name, index + 1, text)
         if "raise NotImplementedError(" in cell.source:
             seen_stub = True
+            messages = re.findall(r"raise NotImplementedError\((.*)\)", cell.source)
+            assert set(messages) == {f'"{exercises.GENERIC_HINT}"'}, (name, index + 1, messages)
+        if "= ...  # your answer" in cell.source:
+            seen_stub = True
         if not seen_stub:
             assert not errored, f"{name}, cell {index + 1} (before the first stub) failed:\n{text}"
         elif "checks." in cell.source:
             n_checks += 1
-            assert "Not done yet" in text, (
-                f"{name}, cell {index + 1}: the check should say 'Not done yet', got:\n{text}"
+            assert "not done yet" in text, (
+                f"{name}, cell {index + 1}: the check should say 'not done yet', got:\n{text}"
             )
+            assert "Hint" not in text, f"{name}, cell {index + 1}: a hint before any attempt"
+            asked |= {q for q in (PREDICT, CHOOSE) if q in text}
             assert "Traceback" not in text and not errored, (
                 f"{name}, cell {index + 1}: a check must not raise on a stub:\n{text}"
             )
     assert seen_stub, f"{name} has no stub"
     assert n_checks, f"{name} has no check cell after a stub"
+    assert PREDICT in asked, f"{name} asks no predict-then-run question"
+    assert CHOOSE in asked, f"{name} asks no interpretation question"
 
 
 @pytest.mark.notebook
@@ -345,8 +365,9 @@ def test_generated_sheet_runs_end_to_end(course, monkeypatch, tmp_path):
     build_all(course)
     exercise = course / "exercises" / "00-test" / "01-double.ipynb"
     nb = execute(exercise, monkeypatch, tmp_path, strict=False)
-    assert_exercise_runs_and_reports_not_done(nb, "01-double")
-    assert "Not done yet — multiply by two" in _text(nb.cells[3].outputs)
+    with pytest.raises(AssertionError, match="asks no predict-then-run question"):
+        assert_exercise_runs_and_reports_not_done(nb, "01-double")
+    assert "`double` still raises NotImplementedError" in _text(nb.cells[3].outputs)
     solved = execute(
         course / "solutions" / "00-test" / "01-double.ipynb", monkeypatch, tmp_path, strict=True
     )

@@ -6,17 +6,25 @@ between two marker lines::
 
     def box_size_angstrom(vol):
         ### BEGIN SOLUTION
-        # HINT: multiply vol.shape by the voxel size
         return tuple(n * s for n, s in zip(vol.shape, vol.voxel_size_zyx))
         ### END SOLUTION
 
 and the student copy gets, at the same indentation::
 
     def box_size_angstrom(vol):
-        # HINT: multiply vol.shape by the voxel size
-        raise NotImplementedError("multiply vol.shape by the voxel size")
+        raise NotImplementedError("Replace this line with your code")
 
-Without ``# HINT:`` lines the message is "Replace this line with your code".
+Hints are not written into the sheet: they live in the check, as a ladder
+given one step per wrong attempt (:mod:`emcourse.checks._ladder`), so a
+``# HINT:`` line in a solution is refused. A block at the top level of a cell
+that only assigns names is a committed answer (a prediction, a choice): the
+student copy keeps the names, assigned ``...``::
+
+    ### BEGIN SOLUTION
+    my_guess = 0.33
+    ### END SOLUTION
+
+becomes ``my_guess = ...  # your answer``, which the check refuses as unset.
 Markdown cells tagged ``solution`` are replaced by an empty answer cell, and
 markdown answers between the same markers are cut out.
 
@@ -54,6 +62,7 @@ __all__ = [
     "check_all",
     "make_exercise",
     "stub_source",
+    "task_map",
 ]
 
 BEGIN = "### BEGIN SOLUTION"
@@ -72,13 +81,6 @@ class SolutionMarkupError(ValueError):
     """A solution notebook's BEGIN/END SOLUTION markers do not pair up."""
 
 
-def _py_string(text: str) -> str:
-    """A Python string literal for ``text``, double-quoted where possible."""
-    if '"' not in text and "\\" not in text:
-        return f'"{text}"'
-    return repr(text)
-
-
 def stub_source(source: str, *, where: str = "cell") -> str:
     """Replace every BEGIN/END SOLUTION block of a code cell with a stub.
 
@@ -92,13 +94,15 @@ def stub_source(source: str, *, where: str = "cell") -> str:
     Returns
     -------
     str
-        The source with each block replaced by its ``# HINT:`` comments and a
-        ``raise NotImplementedError(...)`` at the indentation of the BEGIN line.
+        The source with each block replaced by a ``raise NotImplementedError``
+        at the indentation of the BEGIN line, or, for a top-level block that
+        only assigns names, by ``name = ...`` for each.
 
     Raises
     ------
     SolutionMarkupError
-        For an END without BEGIN, a BEGIN inside a block, or a missing END.
+        For an END without BEGIN, a BEGIN inside a block, a missing END, or a
+        ``# HINT:`` line.
 
     Examples
     --------
@@ -127,11 +131,18 @@ def stub_source(source: str, *, where: str = "cell") -> str:
                 raise SolutionMarkupError(
                     f"{where}, line {number}: '{END}' without a matching '{BEGIN}'."
                 )
-            hints = [m.group("text") for m in map(_HINT.match, block) if m]
-            for hint in hints:
-                out.append(f"{indent}# HINT: {hint}\n")
-            message = " ".join(h for h in hints if h) or GENERIC_HINT
-            out.append(f"{indent}raise NotImplementedError({_py_string(message)})\n")
+            hints = [n for n, text in enumerate(block, begin_line + 1) if _HINT.match(text)]
+            if hints:
+                raise SolutionMarkupError(
+                    f"{where}, line {hints[0]}: '# HINT:' in a solution. Hints live in the "
+                    "check, as a ladder of steps (`hint=(nudge, method)`), so that each is "
+                    "shown once and only after a wrong attempt."
+                )
+            names = _committed_names("".join(block)) if not indent else None
+            if names:
+                out.extend(f"{name} = ...  # your answer\n" for name in names)
+            else:
+                out.append(f'{indent}raise NotImplementedError("{GENERIC_HINT}")\n')
             block = None
         elif block is not None:
             block.append(line)
@@ -147,6 +158,22 @@ def stub_source(source: str, *, where: str = "cell") -> str:
     if not source.endswith("\n") and text.endswith("\n"):
         text = text[:-1]
     return text
+
+
+def _committed_names(code: str) -> list[str] | None:
+    """The names a block assigns, when it does nothing but assign names; else None."""
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return None
+    names = []
+    for node in body:
+        if not isinstance(node, ast.Assign) or not all(
+            isinstance(t, ast.Name) for t in node.targets
+        ):
+            return None
+        names += [t.id for t in node.targets if t.id not in names]
+    return names or None
 
 
 def _markdown_source(source: str, *, where: str) -> str:
@@ -250,6 +277,64 @@ def make_exercise(
     return nb
 
 
+def _heading(source: str, level: int) -> str | None:
+    for line in source.splitlines():
+        if line.startswith("#" * level + " "):
+            return line[level + 1 :].strip()
+    return None
+
+
+def task_map(root: str | Path = Path(".")) -> list[dict[str, str]]:
+    """Every task of the course, in the order of the sheets and of their cells.
+
+    A task is a call ``checks.<name>(...)`` in a solution notebook; its title
+    is the last ``##`` heading above it, its sheet the student copy in
+    ``exercises/``. ``emcourse progress`` and ``emcourse class-report`` read
+    this map (``src/emcourse/tasks.json``), so that records, keyed by the task
+    name, survive renumbered lessons.
+    """
+    root = Path(root)
+    tasks: list[dict[str, str]] = []
+    for sol, _, rel in _plan(root)[0]:
+        nb = nbformat.read(sol, as_version=4)
+        sheet_title = next(
+            (h for c in nb.cells if c.cell_type == "markdown" and (h := _heading(c.source, 1))),
+            rel,
+        )
+        title = sheet_title
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                title = _heading(cell.source, 2) or title
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                f = node.func if isinstance(node, ast.Call) else None
+                if (
+                    isinstance(f, ast.Attribute)
+                    and isinstance(f.value, ast.Name)
+                    and f.value.id == "checks"
+                ):
+                    tasks.append(
+                        {
+                            "task": f.attr,
+                            "title": title,
+                            "sheet": f"exercises/{rel}",
+                            "sheet_title": sheet_title,
+                        }
+                    )
+    return tasks
+
+
+def _task_map_text(root: Path) -> str:
+    return json.dumps(task_map(root), indent=1, ensure_ascii=False) + "\n"
+
+
+TASK_MAP = Path("src/emcourse/tasks.json")
+
+
 def _render(solution_path: Path) -> str:
     nb = nbformat.read(solution_path, as_version=4)
     exercise = make_exercise(nb, name=str(solution_path))
@@ -322,6 +407,14 @@ def build_all(root: str | Path = Path("."), *, verbose: bool = False) -> list[Pa
         changed.append(path)
         if verbose:
             print(f"removed {path.relative_to(root)} (its solution no longer exists)")
+    if (root / TASK_MAP.parent).is_dir():
+        text = _task_map_text(root)
+        target = root / TASK_MAP
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+            changed.append(target)
+            if verbose:
+                print(f"wrote {TASK_MAP} (the tasks of every sheet)")
     return changed
 
 
@@ -354,4 +447,8 @@ def check_all(root: str | Path = Path(".")) -> list[str]:
         problems.append(
             f"exercises/{rel} has no solutions/{rel}; run `emcourse exercises build` to remove it."
         )
+    target = root / TASK_MAP
+    if (root / TASK_MAP.parent).is_dir() and not problems:
+        if not target.exists() or target.read_text(encoding="utf-8") != _task_map_text(root):
+            problems.append(f"{TASK_MAP} is out of date; run `emcourse exercises build`.")
     return problems

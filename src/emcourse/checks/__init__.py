@@ -1,10 +1,14 @@
 """Self-checks for exercise sheets: quantitative feedback without the answer.
 
 ``_core`` holds the machinery (:class:`CheckResult`, :func:`check_function`,
-:func:`check_close`); each track's checks live in their own module and are
-re-exported here, so a sheet calls ``checks.<name>(learner_function)``.
+:func:`check_close`), ``_ladder`` the tasks and their hint ladders, and
+``_questions`` the predict-then-run and interpretation questions; each track's
+checks live in their own module and are re-exported here as *tasks*, so a sheet
+calls ``checks.<name>(learner_function)`` and the outcome is recorded under
+``<name>`` in the learner's progress.
 """
 
+from emcourse.checks import _ladder
 from emcourse.checks._core import *  # noqa: F403
 from emcourse.checks._core import NOT_DONE, STRICT_ENV  # noqa: F401
 from emcourse.checks._core import __all__ as _core_all
@@ -36,3 +40,17 @@ __all__ = [
     *_clem_all,
     *_clem_overlay_all,
 ]
+
+TASKS = [
+    *_archives_all,
+    *_tomograms_all,
+    *_averaging_all,
+    *_resolution_all,
+    *_segmentation_all,
+    *_segmentation_models_all,
+    *_clem_all,
+    *_clem_overlay_all,
+]
+__all__ += ["TASKS"]
+for _name in TASKS:
+    globals()[_name] = _ladder.as_task(globals()[_name])

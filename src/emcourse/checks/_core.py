@@ -1,37 +1,32 @@
 """Self-checks for exercise sheets: quantitative feedback without the answer.
 
 An exercise asks the learner to write a function; the next cell hands that
-function to a check, which calls it on its own synthetic data and reports:
+function to a check, which calls it on its own synthetic data and reports
+**passed** or not, with the value measured and the tolerance (never the
+expected value). A stub that still raises ``NotImplementedError`` is "not done
+yet", with no hint; a wrong answer gets the next step of the check's hint
+ladder, or the diagnosis of a typical mistake (:mod:`._ladder`); an exception,
+``None``, a wrong shape, dtype or NaNs get one plain line, not a traceback.
 
-- **passed** or not, the value measured and the tolerance;
-- "Not done yet" with the hint while the function still raises the
-  ``NotImplementedError`` stub that ``emcourse exercises build`` writes;
-- a friendly one-line message, not a traceback from deep inside NumPy, when the
-  function raises, returns ``None``, or returns the wrong shape, dtype or NaNs.
-
-The expected value is never shown: a failed comparison reports the learner's
-value, the size of the error and the tolerance.
-
-Every check displays its :class:`CheckResult` (a green or red box in a
-notebook, text elsewhere) and returns it. With ``EMCOURSE_CHECKS_STRICT=1`` in
-the environment (the tests set it for solution notebooks) a check that does not
-pass raises :class:`CheckFailed` with the same message.
+Every check displays its :class:`CheckResult` (a coloured box in a notebook,
+text elsewhere), records it in the learner's progress (:mod:`emcourse.progress`)
+and returns it. With ``EMCOURSE_CHECKS_STRICT=1`` (the tests set it for solution
+notebooks) a check that does not pass raises :class:`CheckFailed`.
 
 Writing a new check
 -------------------
 Build the reference on synthetic data and let :func:`check_function` do the
-rest::
+rest; give the hint as steps, from a nudge to the method::
 
     def my_check(fn):
         data = _test_array((12, 14, 16))
         return check_function(fn, data, name="mean density",
                               expected=float(data.mean()), rtol=1e-6,
-                              hint="np.mean does it in one call")
+                              hint=("one number for the whole volume",
+                                    "NumPy arrays have a method for it"))
 
-The checks of each track live in a module of this package
-(``archives``, ``tomograms``, ``averaging``, ``resolution``, ...) and are
-re-exported here, so a sheet calls ``checks.<name>(fn)``; ``_inputs`` makes
-the seeded test volumes (``_test_array``, ``_test_volume``) they share.
+The checks of each track live in a module of this package and are
+re-exported (as tasks) by ``checks/__init__``.
 """
 
 from __future__ import annotations
@@ -45,6 +40,10 @@ from typing import Any
 
 import numpy as np
 
+from emcourse import progress
+from emcourse.checks import _ladder
+from emcourse.checks._format import CODE as _CODE
+from emcourse.checks._format import _fmt, _shape
 from emcourse.volume import Volume
 
 __all__ = [
@@ -78,21 +77,27 @@ class CheckResult:
         What was measured on the learner's answer (their value or its error).
     tolerance : object
         The largest error accepted, or None where it does not apply.
-    hint : str
-        A nudge towards the answer; never the answer itself.
+    hint : str or tuple of str
+        The hint ladder: steps from a nudge to the method, never the answer.
     message : str
         One or two sentences for the learner.
     status : str
         ``"passed"``, ``"failed"``, ``"not done"`` or ``"error"``.
+    diagnosis : str
+        The typical mistake recognised in the answer, said instead of a hint.
+    hint_step : int or None
+        Which step of the ladder is shown (set by :func:`show`); None for none.
     """
 
     passed: bool
     name: str
     value: Any = None
     tolerance: Any = None
-    hint: str = ""
+    hint: str | tuple[str, ...] = ""
     message: str = ""
     status: str = ""
+    diagnosis: str = ""
+    hint_step: int | None = None
     _shown_in: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -113,8 +118,14 @@ class CheckResult:
         lines = [f"{mark} {self.name}: {head}"]
         if self.message:
             lines.append(f"  {self.message}")
-        if self.hint and not self.passed and self.hint not in self.message:
-            lines.append(f"  Hint: {self.hint}")
+        if not self.passed and self.diagnosis:
+            lines.append(f"  Diagnosis: {self.diagnosis}")
+        elif not self.passed and self.hint_step is not None:
+            steps = _ladder.hint_steps(self.hint)
+            if steps:
+                k = min(self.hint_step, len(steps) - 1)
+                label = f"Hint {k + 1} of {len(steps)}" if len(steps) > 1 else "Hint"
+                lines.append(f"  {label}: {steps[k]}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -123,7 +134,7 @@ class CheckResult:
             "not done": ("#fff8e1", "#a06a00"),
         }
         bg, fg = colours.get(self.status, ("#fdecea", "#b00020"))
-        text = html.escape(str(self)).replace("\n", "<br>")
+        text = _CODE.sub(r"<code>\1</code>", html.escape(str(self))).replace("\n", "<br>")
         return (
             f'<div class="emcourse-check emcourse-check-{self.status.replace(" ", "-")}" '
             f'style="border-left: 6px solid {fg}; background: {bg}; color: #222; '
@@ -156,13 +167,20 @@ def _strict() -> bool:
 
 
 def show(result: CheckResult) -> CheckResult:
-    """Display a result (rich in a notebook, printed elsewhere) and return it.
+    """Choose the hint step, record the outcome, display the result and return it.
+
+    Inside a task's check (:func:`._ladder.as_task`) the outcome is appended to
+    the learner's progress record.
 
     Raises
     ------
     CheckFailed
         When ``EMCOURSE_CHECKS_STRICT=1`` and the result did not pass.
     """
+    task = _ladder.current()
+    result.hint_step = _ladder.next_step(task, result.status, diagnosed=bool(result.diagnosis))
+    if task is not None:
+        progress.record(task, check=result.name, status=result.status, diagnosis=result.diagnosis)
     shell = _ipython()
     if shell is not None and getattr(shell, "display_pub", None) is not None:
         from IPython.display import display
@@ -174,40 +192,6 @@ def show(result: CheckResult) -> CheckResult:
     if _strict() and not result.passed:
         raise CheckFailed(str(result))
     return result
-
-
-# --------------------------------------------------------------------------
-# Formatting helpers
-# --------------------------------------------------------------------------
-
-
-def _fmt(x: Any, units: str = "") -> str:
-    """A number or a short tuple of numbers, 4 significant digits, with units."""
-    suffix = f" {units}" if units else ""
-    if isinstance(x, np.ndarray) and x.ndim == 0:
-        x = x.item()
-    if isinstance(x, (tuple, list, np.ndarray)) and np.ndim(x) == 1 and len(x) <= 6:
-        return "(" + ", ".join(_fmt(v) for v in x) + ")" + suffix
-    if isinstance(x, (bool, np.bool_)):
-        return str(bool(x))
-    if isinstance(x, (int, np.integer)):
-        return f"{int(x):,}{suffix}"
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        if x == 0 or 1e-3 <= abs(x) < 1e6:
-            return f"{x:.4g}{suffix}"
-        return f"{x:.3e}{suffix}"
-    return f"{x!r}{suffix}"
-
-
-def _shape(shape: Sequence[int]) -> str:
-    return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-def _kind_of(shape: Sequence[int]) -> str:
-    return {0: "a single number", 1: "a 1D array", 2: "a 2D image", 3: "a 3D volume"}.get(
-        len(shape), f"a {len(shape)}D array"
-    )
 
 
 # --------------------------------------------------------------------------
@@ -242,12 +226,15 @@ def _call(fn: Callable, args: tuple, *, name: str, hint: str) -> tuple[Any, Chec
         )
     try:
         return fn(*args), None
-    except NotImplementedError as exc:
-        text = str(exc).strip()
-        if not text or text.lower().startswith("replace this line"):
-            text = hint or "replace the `raise NotImplementedError` line with your code."
+    except NotImplementedError:
+        fname = getattr(fn, "__name__", "your function")
         return None, CheckResult(
-            False, name, hint=hint, status="not done", message=f"{NOT_DONE} — {text}"
+            False,
+            name,
+            hint=hint,
+            status="not done",
+            message=f"`{fname}` still raises NotImplementedError: write its body in place of "
+            "that line, run its cell, then run this check again.",
         )
     except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -421,17 +408,22 @@ def check_close(
                 f"the shape of your {what} is right, but its values differ from the "
                 f"reference by up to {e} (tolerance {t})."
             )
-        result_hint = hint if passed else _diagnose(got, diagnoses, tol, hint)
         problem = CheckResult(
-            passed, name, value=error, tolerance=tol, hint=result_hint, message=message
+            passed,
+            name,
+            value=error,
+            tolerance=tol,
+            hint=hint,
+            message=message,
+            diagnosis="" if passed else _diagnose(got, diagnoses, tol),
         )
     else:
         _diagnose_invalid(problem, value, diagnoses, atol)
     return show(problem) if show_result else problem
 
 
-def _diagnose(got: np.ndarray, diagnoses: Sequence[tuple[Any, str]], tol: float, hint: str) -> str:
-    """The hint of the first known mistake that ``got`` matches, else ``hint``."""
+def _diagnose(got: np.ndarray, diagnoses: Sequence[tuple[Any, str]], tol: float) -> str:
+    """The diagnosis of the first known mistake that ``got`` matches, else ""."""
     for alternative, diagnosis in diagnoses:
         try:
             alt = _as_float(alternative)
@@ -439,17 +431,17 @@ def _diagnose(got: np.ndarray, diagnoses: Sequence[tuple[Any, str]], tol: float,
             continue
         if alt.shape == got.shape and np.max(np.abs(got - alt), initial=0) <= max(tol, 1e-9):
             return diagnosis
-    return hint
+    return ""
 
 
 def _diagnose_invalid(
     problem: CheckResult, value: Any, diagnoses: Sequence[tuple[Any, str]], atol: float
 ) -> None:
-    """A wrong shape or type that is a known mistake (slices in x, y, z order) gets its hint."""
+    """A wrong shape or type that is a known mistake (slices in x, y, z order) is named."""
     if not diagnoses:
         return
     try:
-        problem.hint = _diagnose(_as_float(value), diagnoses, atol, problem.hint)
+        problem.diagnosis = _diagnose(_as_float(value), diagnoses, atol)
     except (TypeError, ValueError):
         pass
 
@@ -480,8 +472,8 @@ def check_function(
 ) -> CheckResult:
     """Call the learner's function on ``args`` and compare its answer.
 
-    Order of feedback: the stub's ``NotImplementedError`` becomes "Not done
-    yet — <hint>"; any other exception a one-line message (type, message and
+    Order of feedback: the stub's ``NotImplementedError`` becomes "not done
+    yet", without a hint; any other exception a one-line message (type, message and
     the line in the learner's function); a wrong type, shape, dtype or NaNs a
     plain-words message; only then are values compared with
     :func:`check_close`.
@@ -515,8 +507,8 @@ def check_function(
     >>> def double(x):
     ...     raise NotImplementedError("multiply by two")
     >>> r = check_function(double, 2.0, name="double", expected=4.0, show_result=False)
-    >>> print(r.message)
-    Not done yet — multiply by two
+    >>> r.status, r.message.split(":")[0]
+    ('not done', '`double` still raises NotImplementedError')
     >>> r = check_function(lambda x: [x, x], 2.0, name="double", expected=4.0,
     ...                    show_result=False)
     >>> print(r.message)

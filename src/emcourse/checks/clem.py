@@ -32,7 +32,6 @@ __all__ = [
     "clem_pixel_transform",
     "clem_resample",
     "clem_tre_affine",
-    "transform_feedback",
 ]
 
 SLIPS = {
@@ -117,19 +116,20 @@ def transform_feedback(
                 f"where they belong (reference fit {reference_tre:.4g} {unit}).",
             )
         else:
-            slip_hint = hint
+            slip = ""
             candidates = [(fix(m), text) for fix, text in fixes]
             candidates += [(v, SLIPS[s.split(" ")[0]]) for s, v in _variants(m, pixel_fix).items()]
             for fixed, text in candidates:
                 if _tre(fixed, truth, targets) <= tol:
-                    slip_hint = text
+                    slip = text
                     break
             problem = CheckResult(
                 False,
                 name,
                 value=tre,
                 tolerance=tol,
-                hint=slip_hint,
+                hint=hint,
+                diagnosis=slip,
                 message=f"your transform misses the hidden targets by {tre:.4g} {unit} RMS; "
                 f"a least-squares fit reaches {reference_tre:.4g} {unit} "
                 f"(tolerance {tol:.4g} {unit}).",
