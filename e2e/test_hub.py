@@ -19,7 +19,12 @@ installed in it, system users alice and bob. The test then:
    (the user caches are empty and the shared folder is unchanged);
 6. runs the lesson in eight kernels at once (four per user) and records the
    wall time and the summed peak memory of the kernels in
-   ``_build/hub-concurrency.json``.
+   ``_build/hub-concurrency.json``;
+7. has each user run checks of an exercise sheet and hand in their progress
+   record (``emcourse submit``) to a drop folder that only the instructor, carol,
+   can read; alice then tries to list, read, overwrite, remove and forge bob's
+   record, and the instructor's ``emcourse class-report`` counts each learner
+   once, refuses the forgery and is kept in ``_build/class-report.txt``.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ HUB_ENV = Path(os.environ.get("HUB_ENV", "/opt/emcourse-hub"))
 CHP = REPO / "tools/vendor/node_modules/.bin/configurable-http-proxy"
 FIXTURES = Path(os.environ.get("EMCOURSE_FIXTURES", REPO / ".." / "shared" / "fixtures")).resolve()
 USERS = ("alice", "bob")
+INSTRUCTOR, INSTRUCTORS = "carol", "emcourse-instructors"
 LESSON = "notebooks/00-archives/01-public-archives.ipynb"
 CONCURRENT = 8
 # registry datasets with a real copy in ../shared/fixtures (archive file name -> fixture)
@@ -96,8 +102,13 @@ def _require_setup() -> None:
             pwd.getpwnam(user)
         except KeyError:
             problems.append(f"user {user}")
+    for user in (*USERS, INSTRUCTOR):
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            problems.append(f"user {user}")
     if problems:
-        pytest.fail(f"missing {', '.join(problems)}: run e2e/hub/setup.sh as root first")
+        pytest.fail(f"missing {', '.join(sorted(set(problems)))}: run e2e/hub/setup.sh as root")
     if not FIXTURES.is_dir():
         pytest.skip(f"real archive fixtures not available ({FIXTURES}): no mirror to fill from")
 
@@ -182,6 +193,11 @@ def site():
         gitconfig = base / "gitconfig"
         gitconfig.write_text("[safe]\n\tdirectory = *\n")
         gitconfig.chmod(0o644)
+        # the drop folder for progress records: learners add files, only carol reads
+        drop = base / "drop"
+        drop.mkdir()
+        shutil.chown(drop, INSTRUCTOR, INSTRUCTORS)
+        drop.chmod(0o3733)
         # 3. the hub
         state = base / "state"
         state.mkdir(mode=0o700)
@@ -198,6 +214,7 @@ def site():
             "HUB_ENV": str(HUB_ENV),
             "EMCOURSE_SHARED_DATA": str(shared),
             "HUB_GITCONFIG": str(gitconfig),
+            "EMCOURSE_DROP_DIR": str(drop),
             "PYTHONPATH": "",
         }
         log = open(state / "hub.log", "w")  # noqa: SIM115 - closed at teardown
@@ -228,6 +245,7 @@ def site():
             "files": files,
             "repo": f"file://{git_dir}",
             "log": state / "hub.log",
+            "drop": drop,
         }
     finally:
         if hub is not None:
@@ -491,3 +509,100 @@ def test_eight_kernels_run_the_lesson_at_once(site, pulled):
         "server_rss_bytes": servers_rss,
     }
     (BUILD / "hub-concurrency.json").write_text(json.dumps(record, indent=1) + "\n")
+
+
+# -- progress records: hand in, and the instructor's class report ------------------
+
+WORK = """
+import subprocess, sys
+from emcourse import checks
+checks.box_size_angstrom(lambda v: tuple(float(n) for n in v.shape))  # in voxels: diagnosed
+checks.box_size_angstrom(lambda v: tuple(n * s for n, s in zip(v.shape, v.voxel_size_zyx)))
+done = subprocess.run([sys.executable, "-m", "emcourse", "submit"], capture_output=True, text=True)
+print("SUBMIT", done.returncode, done.stdout.strip(), done.stderr.strip())
+"""
+
+ATTACK = """
+import json, os, pathlib, subprocess, sys
+drop = pathlib.Path(os.environ["EMCOURSE_DROP_DIR"])
+theirs = drop / "THEIRS"
+def attempt(name, action):
+    try:
+        action()
+        print(name, "SUCCEEDED")
+    except OSError as exc:
+        print(name, "REFUSED", type(exc).__name__)
+attempt("LIST", lambda: os.listdir(drop))
+attempt("READ", lambda: theirs.read_text())
+attempt("OVERWRITE", lambda: theirs.write_text("{}"))
+attempt("REMOVE", lambda: theirs.unlink())
+attempt("RENAME", lambda: theirs.rename(drop / "gone.jsonl"))
+attempt("PROGRESS", lambda: os.listdir("/home/OTHER/.local/share/emcourse"))
+forged = {"v": 1, "user": "OTHER", "task": "box_size_angstrom", "check": "box size",
+          "status": "passed", "diagnosis": "", "time": "2999-01-01T00:00:00Z"}
+name = drop / "OTHER-29990101T000000000000Z-forged00.jsonl"
+name.write_text(json.dumps(forged) + "\\n")
+print("FORGED", name.name)
+"""
+
+
+def _kernel(site, user: str, code: str) -> str:
+    outputs = _run_cells(_server_url(site, user), site["token"], "progress.ipynb", [code])
+    errors = [f"{o['ename']}: {o['evalue']}" for o in outputs if o["type"] == "error"]
+    assert not errors, errors
+    return _text(outputs)
+
+
+def _as(user: str, *args: str) -> subprocess.CompletedProcess:
+    env = {"PATH": "/usr/bin:/bin", "HOME": pwd.getpwnam(user).pw_dir, "LANG": "C.UTF-8"}
+    return subprocess.run(
+        ["runuser", "-u", user, "--", str(HUB_ENV / "bin/emcourse"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd="/",
+        timeout=120,
+    )
+
+
+def test_learners_hand_in_records_that_only_the_instructor_reads(site, pulled):
+    drop = site["drop"]
+    handed = {}
+    for user in USERS:
+        out = _kernel(site, user, WORK)
+        assert "Diagnosis:" in out and "✔ box size: passed" in out, out
+        assert "SUBMIT 0 Handed in" in out, out
+        handed[user] = out.split("Handed in ", 1)[1].split(" to ", 1)[0]
+        path = drop / handed[user]
+        assert path.stat().st_uid == pwd.getpwnam(user).pw_uid
+        assert oct(path.stat().st_mode & 0o777) == oct(0o640)
+        own = Path(pwd.getpwnam(user).pw_dir) / ".local/share/emcourse"
+        assert oct(own.stat().st_mode & 0o777) == oct(0o700)
+    # alice against bob's record: every attempt fails
+    attack = ATTACK.replace("THEIRS", handed["bob"]).replace("OTHER", "bob")
+    out = _kernel(site, "alice", attack)
+    for step in ("LIST", "READ", "OVERWRITE", "REMOVE", "RENAME", "PROGRESS"):
+        assert f"{step} REFUSED" in out, out
+    forged = out.split("FORGED ", 1)[1].split()[0]
+    assert (drop / handed["bob"]).stat().st_uid == pwd.getpwnam("bob").pw_uid
+    # the instructor's report: both learners once each, the forgery refused
+    report = _as(INSTRUCTOR, "class-report", str(drop))
+    assert report.returncode == 0, report.stderr
+    text = report.stdout
+    assert "2 learners handed in records: alice, bob" in text, text
+    assert "Task 1: how big is the box?: 2 of 2 passed" in text, text
+    assert "2 of 2: that is the box in voxels" in text, text
+    assert f"refused: {forged}: owned by alice, named bob" in text, text
+    BUILD.mkdir(exist_ok=True)
+    (BUILD / "class-report.txt").write_text(text)
+    # a learner cannot run the report on the folder
+    assert "Permission" in _as("alice", "class-report", str(drop)).stderr
+    # with the protection removed, the same attack would succeed, and submit refuses
+    drop.chmod(0o1777)
+    try:
+        out = _kernel(site, "alice", attack.replace('attempt("PROGRESS"', '("PROGRESS"'))
+        assert "LIST SUCCEEDED" in out, out
+        out = _kernel(site, "alice", WORK)
+        assert "SUBMIT 1" in out and "chmod 3733" in out, out
+    finally:
+        drop.chmod(0o3733)

@@ -29,6 +29,8 @@ c.Spawner.environment = {
     # the shared, read-only data folder; nothing may be downloaded
     "EMCOURSE_DATA_DIR": env["EMCOURSE_SHARED_DATA"],
     "EMCOURSE_OFFLINE": "1",
+    # where `emcourse submit` hands in progress records (write-only for learners)
+    "EMCOURSE_DROP_DIR": env["EMCOURSE_DROP_DIR"],
     # the test's course repository is a local folder owned by root: a global git
     # config (safe.directory) lets the learners' git clone it
     "GIT_CONFIG_GLOBAL": env["HUB_GITCONFIG"],

@@ -4,7 +4,8 @@
 #     learners' servers run as alice and bob, who cannot execute a Python that
 #     lives in root's home (pyenv, the repository's .venv);
 #   - the course installed into it (not editable), with jupyterhub, nbgitpuller;
-#   - two real system users, alice and bob, with private homes.
+#   - two real system users, alice and bob, with private homes, and an instructor,
+#     carol (group emcourse-instructors), who reads the records learners hand in.
 # The proxy is configurable-http-proxy from npm (tools/vendor, `npm ci`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,4 +26,8 @@ for user in alice bob; do
   id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$user"
   chmod 700 "/home/$user"
 done
-echo "hub environment: $HUB_ENV ($("$HUB_ENV/bin/jupyterhub" --version)); users: alice, bob"
+# the instructor, who alone reads the drop folder of handed-in progress records
+getent group emcourse-instructors >/dev/null || groupadd emcourse-instructors
+id carol >/dev/null 2>&1 || useradd --create-home --shell /bin/bash -G emcourse-instructors carol
+chmod 700 /home/carol
+echo "hub environment: $HUB_ENV ($("$HUB_ENV/bin/jupyterhub" --version)); users: alice, bob; instructor: carol"

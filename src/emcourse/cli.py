@@ -9,6 +9,9 @@
     emcourse data pin [NAME...]
     emcourse exercises build
     emcourse doctor
+    emcourse progress
+    emcourse submit [--to DIR]
+    emcourse class-report [--layout owner|per-user] [--html FILE] DIR
 """
 
 from __future__ import annotations
@@ -85,7 +88,73 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_ENVIRONMENT,
         formatter_class=raw,
     )
+    _progress_parsers(top, raw)
     return p
+
+
+_DROP_HELP = """The drop folder is made by the instructor. On a hub with system users:
+  install -d -m 3733 -o INSTRUCTOR -g INSTRUCTORS /srv/emcourse-drop
+(learners may add files but not list, read, replace or remove them). On Zero to
+JupyterHub, mount a per-user subPath of a shared volume (deploy/z2jh-drop.yaml)."""
+
+
+def _progress_parsers(top, raw) -> None:
+    top.add_parser(
+        "progress",
+        help="which exercise tasks you have done, and which is next",
+        description="Read your progress record (EMCOURSE_PROGRESS_DIR, default "
+        "~/.local/share/emcourse), which every self-check writes on this machine only.",
+    )
+    s = top.add_parser(
+        "submit",
+        help="hand your progress record in to the instructor's drop folder",
+        epilog=_DROP_HELP,
+        formatter_class=raw,
+    )
+    s.add_argument("--to", metavar="DIR", help="the drop folder (default: $EMCOURSE_DROP_DIR)")
+    r = top.add_parser(
+        "class-report",
+        help="(instructors) per task: how many tried and passed, the commonest mistakes",
+        epilog=_DROP_HELP,
+        formatter_class=raw,
+    )
+    r.add_argument("dir", metavar="DIR", help="the drop folder")
+    r.add_argument(
+        "--layout",
+        choices=("owner", "per-user"),
+        default="owner",
+        help="owner: files side by side, each counted for its owner (system users); "
+        "per-user: a sub-folder per learner, named by the hub (Zero to JupyterHub)",
+    )
+    r.add_argument("--html", metavar="FILE", help="also write the report as a web page")
+
+
+def _progress_commands(args) -> int:
+    from emcourse import classroom, progress
+
+    if args.group == "progress":
+        print(progress.report(progress.read_records()))
+        return 0
+    if args.group == "submit":
+        try:
+            path = classroom.submit(args.to)
+        except classroom.SubmitError as exc:
+            print(f"emcourse submit: {exc}", file=sys.stderr)
+            return 1
+        print(f"Handed in {path.name} to {path.parent}.")
+        return 0
+    try:
+        report = classroom.class_report(args.dir, layout=args.layout)
+    except OSError as exc:
+        print(f"emcourse class-report: cannot read {args.dir}: {exc.strerror}.", file=sys.stderr)
+        return 1
+    print(report.text())
+    if args.html:
+        from pathlib import Path
+
+        Path(args.html).write_text(classroom.render_html(report), encoding="utf-8")
+        print(f"Wrote {args.html}")
+    return 0
 
 
 def _list(markdown: bool) -> int:
@@ -262,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
         from emcourse import doctor
 
         return doctor.main()
+    if args.group in {"progress", "submit", "class-report"}:
+        return _progress_commands(args)
     return 2  # pragma: no cover - argparse rejects anything else
 
 

@@ -33,6 +33,8 @@ from typing import Any
 
 __all__ = [
     "RECORD_FILE",
+    "json_line",
+    "parse_records",
     "progress_dir",
     "read_records",
     "record",
@@ -108,7 +110,7 @@ def record(task: str, *, check: str, status: str, diagnosis: str = "") -> dict |
         "diagnosis": diagnosis,
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+    line = json_line(entry).encode("utf-8")
     try:
         _private_folder(folder)
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
@@ -124,6 +126,11 @@ def record(task: str, *, check: str, status: str, diagnosis: str = "") -> dict |
         )
         return None
     return entry
+
+
+def json_line(entry: dict) -> str:
+    """One record as a line of the record file."""
+    return json.dumps(entry, ensure_ascii=False) + "\n"
 
 
 def parse_records(lines: Iterable[str]) -> Iterator[dict]:
