@@ -190,16 +190,21 @@ def test_book_states_the_licences():
     assert "only_build_toc_files: true" in config
 
 
-def test_hub_values_mount_the_shared_data_read_only_and_pull_the_student_branch():
+def test_hub_values_mount_shared_data_read_only_a_private_drop_and_pull_the_student_branch():
     from emcourse import bench
 
     config = book_config()
     values = yaml.safe_load((ROOT / "deploy/values.yaml").read_text())
     user = values["singleuser"]
-    (mount,) = user["storage"]["extraVolumeMounts"]
-    (volume,) = user["storage"]["extraVolumes"]
+    mounts = {m["name"]: m for m in user["storage"]["extraVolumeMounts"]}
+    volumes = {v["name"]: v for v in user["storage"]["extraVolumes"]}
+    mount, volume = mounts["emcourse-data"], volumes["emcourse-data"]
     assert mount["readOnly"] is True and volume["persistentVolumeClaim"]["readOnly"] is True
     assert user["extraEnv"]["EMCOURSE_DATA_DIR"] == mount["mountPath"]
+    # the drop folder: each learner's pod sees only its own sub-folder (one uid for all pods)
+    drop = mounts["emcourse-drop"]
+    assert drop["subPath"] == "{username}" and not drop.get("readOnly")
+    assert user["extraEnv"]["EMCOURSE_DROP_DIR"] == drop["mountPath"]
     command = user["lifecycleHooks"]["postStart"]["exec"]["command"]
     assert command[:3] == [
         "gitpuller",
