@@ -7,6 +7,7 @@ in ``e2e/`` (``make test-e2e``).
 """
 
 import importlib.util
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -164,11 +165,19 @@ def test_launch_links_open_the_student_copy_on_the_student_branch():
             assert hub_file == page.replace("solutions/", "exercises/", 1) + ".ipynb"
 
 
-def test_mathjax_is_served_from_the_book():
+def test_mathjax_is_served_from_the_book_from_a_python_package():
     mathjax = book_config()["sphinx"]["config"]["mathjax_path"]
     assert mathjax.startswith("vendor/mathjax/es5/") and "//" not in mathjax
-    lock = (ROOT / "tools/vendor/package-lock.json").read_text()
-    assert '"node_modules/mathjax": {\n      "version": "3.' in lock  # Sphinx 7 loads MathJax 3
+    assert str(book_ext.MATHJAX_TARGET).endswith(str(Path(mathjax).parent))
+    source = book_ext.mathjax_source()  # sphinx-mathjax-offline, installed with the course
+    script = (source / Path(mathjax).name).read_text()
+    assert 'VERSION="3.' in script  # Sphinx 7 loads MathJax 3
+    assert len(list((source / "output/chtml/fonts/woff-v2").glob("*.woff"))) > 10
+    # make book needs only Python: Node's packages are for the e2e tests alone
+    assert (
+        "mathjax"
+        not in json.loads((ROOT / "tools/vendor/package.json").read_text())["dependencies"]
+    )
 
 
 def test_every_lesson_has_an_exercise_sheet():

@@ -30,9 +30,12 @@ def pyproject_runtime() -> dict[str, str]:
 
 
 def conda_runtime() -> dict[str, str]:
+    """conda packages plus the pip section's (packages conda-forge lacks), minus ``-e .``."""
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda_deps = [d for d in env["dependencies"] if isinstance(d, str)]
-    pairs = (_name_and_spec(d) for d in conda_deps if not d.startswith(("python", "pip")))
+    pip_deps = [d for e in env["dependencies"] if isinstance(e, dict) for d in e.get("pip", [])]
+    pairs = [_name_and_spec(d) for d in conda_deps if not d.startswith(("python", "pip"))]
+    pairs += [_name_and_spec(d) for d in pip_deps if not d.startswith("-")]
     return {CONDA_TO_PIP.get(name, name): spec for name, spec in pairs}
 
 
