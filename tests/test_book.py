@@ -308,3 +308,9 @@ def test_readme_and_setup_page_launch_the_start_page_on_the_student_branch():
         for name, url in urls.items():
             assert f"[{name}]({url})" in text, f"{page.name}: its {name} link is not {url}"
         assert "jupyter lab notebooks" not in text  # the file browser would hide exercises/
+
+
+def test_the_book_stylesheet_wraps_outputs_and_lets_wide_tables_scroll():
+    css = (ROOT / "book/_static" / book_ext.STYLESHEET).read_text()
+    assert "white-space: pre-wrap" in css  # long output lines wrap
+    assert "overflow-x: auto" in css  # wide tables and long code lines scroll in the column

@@ -43,6 +43,7 @@ HIDE_TAG = "hide-cell"
 # es5 build (tex-mml-chtml.js, output/chtml/fonts/woff-v2/...), copied to the place in
 # the build that mathjax_path names.
 MATHJAX_PACKAGE = "sphinx-mathjax-offline"
+STYLESHEET = "emcourse.css"
 MATHJAX_TARGET = Path("_static") / "vendor" / "mathjax" / "es5"
 
 _EMPHASIS = re.compile(r"^\*(?!\*)")
@@ -190,9 +191,13 @@ def copy_vendor(app, exception) -> None:
 
 
 def theme_defaults(app, config) -> None:
-    """Our templates first; a valid colour mode so the theme logs no console error."""
-    config.templates_path.insert(0, str(Path(__file__).resolve().parent.parent / "_templates"))
+    """Our templates first; a valid colour mode so the theme logs no console error; our
+    stylesheet (book/_static/emcourse.css: long lines and wide tables are never cut off)."""
+    book = Path(__file__).resolve().parent.parent
+    config.templates_path.insert(0, str(book / "_templates"))
     config.html_context.setdefault("default_mode", "auto")
+    config.html_static_path.append(str(book / "_static"))
+    app.add_css_file(STYLESHEET)
 
 
 def drop_thebe(app, pagename, templatename, context, doctree) -> None:
