@@ -7,6 +7,7 @@ in ``e2e/`` (``make test-e2e``).
 """
 
 import importlib.util
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -164,11 +165,19 @@ def test_launch_links_open_the_student_copy_on_the_student_branch():
             assert hub_file == page.replace("solutions/", "exercises/", 1) + ".ipynb"
 
 
-def test_mathjax_is_served_from_the_book():
+def test_mathjax_is_served_from_the_book_from_a_python_package():
     mathjax = book_config()["sphinx"]["config"]["mathjax_path"]
     assert mathjax.startswith("vendor/mathjax/es5/") and "//" not in mathjax
-    lock = (ROOT / "tools/vendor/package-lock.json").read_text()
-    assert '"node_modules/mathjax": {\n      "version": "3.' in lock  # Sphinx 7 loads MathJax 3
+    assert str(book_ext.MATHJAX_TARGET).endswith(str(Path(mathjax).parent))
+    source = book_ext.mathjax_source()  # sphinx-mathjax-offline, installed with the course
+    script = (source / Path(mathjax).name).read_text()
+    assert 'VERSION="3.' in script  # Sphinx 7 loads MathJax 3
+    assert len(list((source / "output/chtml/fonts/woff-v2").glob("*.woff"))) > 10
+    # make book needs only Python: Node's packages are for the e2e tests alone
+    assert (
+        "mathjax"
+        not in json.loads((ROOT / "tools/vendor/package.json").read_text())["dependencies"]
+    )
 
 
 def test_every_lesson_has_an_exercise_sheet():
@@ -215,3 +224,98 @@ def test_hub_values_mount_shared_data_read_only_a_private_drop_and_pull_the_stud
     guarantee = float(user["memory"]["guarantee"][:-1]) * units[user["memory"]["guarantee"][-1]]
     assert guarantee >= bench.BUDGET_BYTES  # every lesson stays within the bench budget
     assert "deploy/values.yaml" in (ROOT / "book/hub.md").read_text()
+
+
+# ---------------------------------------------------------------------------
+# True words: what the pages say is there, and links that stay in their edition
+# ---------------------------------------------------------------------------
+
+NOT_THERE = re.compile(
+    r"in preparation|coming soon|not yet (?:in|part of) the (?:book|course)", re.I
+)
+
+
+def _tracks() -> dict[str, set[str]]:
+    """Each track of the course book (a part with lessons): the names it goes by."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    tracks = {}
+    for part in toc["parts"]:
+        folders = {
+            c["file"].split("/")[1] for c in part["chapters"] if c["file"].startswith("notebooks/")
+        }
+        for folder in folders:
+            slug = folder.split("-", 1)[1]
+            tracks[folder] = {folder, slug, slug.replace("-", " "), part["caption"]}
+            tracks[folder] |= {part["caption"].split()[0]}  # "Segmentation", "CLEM", ...
+    return tracks
+
+
+def _prose_pages() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md"))]
+
+
+def test_no_track_of_the_table_of_contents_is_called_in_preparation():
+    tracks = _tracks()
+    assert {"20-segmentation", "30-clem"} <= set(tracks)
+    for page in _prose_pages():
+        for paragraph in re.split(r"\n\s*\n", page.read_text()):
+            if not NOT_THERE.search(paragraph):
+                continue
+            text = paragraph.lower()
+            named = [f for f, names in tracks.items() if any(n.lower() in text for n in names)]
+            vague = re.search(r"\btracks?\b|\bthe others?\b|\bskills?\b", text)
+            assert not named and not vague, (
+                f"{page.relative_to(ROOT)} says a track is not there yet, but the book has "
+                f"{named or sorted(tracks)}:\n{paragraph.strip()}"
+            )
+
+
+MD_LINK = re.compile(r"\]\(([^)\s#]+\.(?:md|ipynb))(?:#[^)\s]*)?\)")
+
+
+def _page_text(entry: str) -> str | None:
+    if (ROOT / f"{entry}.md").exists():
+        return (ROOT / f"{entry}.md").read_text()
+    if (ROOT / f"{entry}.ipynb").exists():
+        nb = nbformat.read(ROOT / f"{entry}.ipynb", as_version=4)
+        return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    return None
+
+
+@pytest.mark.parametrize("toc", ["_toc.yml", "_toc_student.yml"])
+def test_markdown_links_point_at_pages_of_the_same_edition(toc):
+    listed = toc_files(toc)
+    for entry in listed:
+        text = _page_text(entry)
+        for target in MD_LINK.findall(text or ""):
+            if "://" in target:
+                continue
+            resolved = (ROOT / Path(entry).parent / target).resolve()
+            docname = str(resolved.relative_to(ROOT).with_suffix(""))
+            assert docname in listed, f"{entry} links {target}, a page {toc} leaves out"
+
+
+def test_md_link_pattern_sees_relative_and_anchored_links():
+    text = "[a](../notebooks/x/01-y.ipynb) [b](setup.md#pip) [c](https://e.org/z.md) [d](x.py)"
+    assert MD_LINK.findall(text) == ["../notebooks/x/01-y.ipynb", "setup.md", "https://e.org/z.md"]
+
+
+def test_readme_and_setup_page_launch_the_start_page_on_the_student_branch():
+    config = book_config()
+    theme = {
+        "repository_url": config["repository"]["url"],
+        "repository_branch": config["repository"]["branch"],
+        "launch_buttons": config["launch_buttons"],
+    }
+    urls = book_ext.launch_urls(Path(book_ext.START_PAGE).stem, theme)
+    for page in (ROOT / "README.md", ROOT / "book/setup.md"):
+        text = page.read_text()
+        for name, url in urls.items():
+            assert f"[{name}]({url})" in text, f"{page.name}: its {name} link is not {url}"
+        assert "jupyter lab notebooks" not in text  # the file browser would hide exercises/
+
+
+def test_the_book_stylesheet_wraps_outputs_and_lets_wide_tables_scroll():
+    css = (ROOT / "book/_static" / book_ext.STYLESHEET).read_text()
+    assert "white-space: pre-wrap" in css  # long output lines wrap
+    assert "overflow-x: auto" in css  # wide tables and long code lines scroll in the column

@@ -13,15 +13,18 @@ Three jobs, each for every page the table of contents lists, whatever the track:
   ``solutions/`` launches ``exercises/`` and every link uses the branch
   ``launch_buttons.student_branch`` (a branch without ``solutions/``, made by
   ``make student-branch``).
-* MathJax is served from the build: :func:`copy_vendor` copies MathJax 3 from
-  ``tools/vendor/node_modules`` (``npm ci --prefix tools/vendor``) into
-  ``_static/vendor/`` and ``mathjax_path`` in ``_config.yml`` points there. A
-  missing copy stops the build instead of falling back to a CDN.
+* MathJax is served from the build: :func:`copy_vendor` copies MathJax 3 (es5
+  components and fonts) from the Python package ``sphinx-mathjax-offline`` (a
+  dependency of the course, so ``make book`` needs no Node) into
+  ``_static/vendor/mathjax/es5/``, and ``mathjax_path`` in ``_config.yml``
+  points there. A missing package stops the build instead of falling back to a
+  CDN.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import re
 import shutil
 from pathlib import Path
@@ -35,9 +38,13 @@ from emcourse.exercises import BEGIN, END
 
 SHOW, HIDE = "Show solution", "Hide solution"
 HIDE_TAG = "hide-cell"
-VENDOR = Path("tools") / "vendor" / "node_modules"
-# What the built HTML needs from each npm package, copied under _static/vendor/<name>/.
-VENDORED = {"mathjax": ["es5"]}
+# MathJax 3 as the PyPI package sphinx-mathjax-offline ships it (its module name has
+# hyphens, so it is found by name, never imported): <package>/static/mathjax/ holds the
+# es5 build (tex-mml-chtml.js, output/chtml/fonts/woff-v2/...), copied to the place in
+# the build that mathjax_path names.
+MATHJAX_PACKAGE = "sphinx-mathjax-offline"
+STYLESHEET = "emcourse.css"
+MATHJAX_TARGET = Path("_static") / "vendor" / "mathjax" / "es5"
 
 _EMPHASIS = re.compile(r"^\*(?!\*)")
 
@@ -152,32 +159,30 @@ def retarget_launch(app, pagename, templatename, context, doctree) -> None:
 # --------------------------------------------------------------------------
 
 
+def mathjax_source() -> Path:
+    """The folder of MathJax 3's es5 build inside the installed sphinx-mathjax-offline."""
+    spec = importlib.util.find_spec(MATHJAX_PACKAGE)
+    folder = Path(spec.origin).parent / "static" / "mathjax" if spec and spec.origin else None
+    if folder is None or not (folder / "tex-mml-chtml.js").is_file():
+        raise ConfigError(
+            f"{MATHJAX_PACKAGE} is not installed: the book serves MathJax itself (no CDN). "
+            f"Run `pip install {MATHJAX_PACKAGE}` (make book installs it with the course)."
+        )
+    return folder
+
+
 def check_vendor(app, config) -> None:
-    """Stop the build when the vendored packages are not installed."""
-    root = Path(app.srcdir)
-    for package, parts in VENDORED.items():
-        for part in parts:
-            if not (root / VENDOR / package / part).is_dir():
-                raise ConfigError(
-                    f"{VENDOR / package / part} is missing: the book serves {package} itself "
-                    "(no CDN). Run `npm ci --prefix tools/vendor` (make book does)."
-                )
+    """Stop the build when MathJax is missing or would come from a remote address."""
+    mathjax_source()
     if "://" in config.mathjax_path or config.mathjax_path.startswith("//"):
         raise ConfigError(f"mathjax_path is a remote URL ({config.mathjax_path}); use vendor/...")
 
 
 def copy_vendor(app, exception) -> None:
-    """Copy the vendored files into ``_static/vendor/`` of an HTML build."""
+    """Copy MathJax into ``_static/vendor/mathjax/es5/`` of an HTML build."""
     if exception is not None or app.builder.format != "html":
         return
-    root = Path(app.srcdir)
-    for package, parts in VENDORED.items():
-        for part in parts:
-            shutil.copytree(
-                root / VENDOR / package / part,
-                Path(app.outdir) / "_static" / "vendor" / package / part,
-                dirs_exist_ok=True,
-            )
+    shutil.copytree(mathjax_source(), Path(app.outdir) / MATHJAX_TARGET, dirs_exist_ok=True)
 
 
 # --------------------------------------------------------------------------
@@ -186,9 +191,13 @@ def copy_vendor(app, exception) -> None:
 
 
 def theme_defaults(app, config) -> None:
-    """Our templates first; a valid colour mode so the theme logs no console error."""
-    config.templates_path.insert(0, str(Path(__file__).resolve().parent.parent / "_templates"))
+    """Our templates first; a valid colour mode so the theme logs no console error; our
+    stylesheet (book/_static/emcourse.css: long lines and wide tables are never cut off)."""
+    book = Path(__file__).resolve().parent.parent
+    config.templates_path.insert(0, str(book / "_templates"))
     config.html_context.setdefault("default_mode", "auto")
+    config.html_static_path.append(str(book / "_static"))
+    app.add_css_file(STYLESHEET)
 
 
 def drop_thebe(app, pagename, templatename, context, doctree) -> None:
@@ -250,8 +259,86 @@ def student_toc(course_toc: str) -> str:
     return STUDENT_TOC_HEADER + text.strip("\n") + "\n"
 
 
-if __name__ == "__main__":  # python book/_ext/emcourse_book.py: write _toc_student.yml
+# --------------------------------------------------------------------------
+# The start page: what `make lab` and the hub and Binder links open
+# --------------------------------------------------------------------------
+
+START_PAGE = "start-here.ipynb"
+START_INTRO = """\
+# Start here
+
+This is the course *3D electron microscopy from public archives*. Each part
+below has lessons (`notebooks/`), which explain and compute, and exercise
+sheets (`exercises/`), where you write small functions and a check after each
+task tells you how far off you are. Open a lesson, run it from the top
+(**Run > Run All Cells**), then open its exercise sheet. Click a link to open
+it here in JupyterLab.
+
+Before the first lesson, check your set-up in a terminal (**File > New >
+Terminal**): `emcourse doctor` prints one line per check and the command that
+fixes each problem. Lessons use real archive data when they can fetch them and
+say so when they use a synthetic stand-in instead.
+"""
+START_OUTRO = """\
+The course book (the same lessons with their outputs, and the pages on set-up,
+data and licences) is built with `make book`; the set-up page is
+[book/setup.md](book/setup.md), the data and licences page
+[book/data.md](book/data.md).
+"""
+
+
+def _title(path: Path) -> str:
+    """A notebook's ``#`` title (its first heading), or its file name."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem
+
+
+def start_page(course_toc: str, root: Path) -> str:
+    """The text of ``start-here.ipynb``: every lesson of ``_toc.yml`` and its exercise sheet.
+
+    The sheets are linked in ``exercises/`` (the student copies, on every branch),
+    never ``solutions/``, so the same page works on the student branch.
+    """
+    import yaml
+
+    toc = yaml.safe_load(course_toc)
+    parts = []
+    for part in toc["parts"]:
+        lessons = [c["file"] for c in part["chapters"] if c["file"].startswith("notebooks/")]
+        if not lessons:
+            continue
+        rows = ["| Lesson | Exercise sheet |", "| --- | --- |"]
+        for lesson in lessons:
+            sheet = "exercises/" + lesson.removeprefix("notebooks/") + ".ipynb"
+            name, short = f"{lesson}.ipynb", sheet.removeprefix("exercises/")
+            rows.append(f"| [{_title(root / name)}]({name}) | [{short}]({sheet}) |")
+        parts.append(f"## {part['caption']}\n\n" + "\n".join(rows) + "\n")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {
+        "kernelspec": {
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+            "name": "python3",
+        },
+        "language_info": {"name": "python"},
+    }
+    sources = [START_INTRO, *parts, START_OUTRO]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell(text.rstrip("\n"), id=str(i))  # as nbstripout numbers
+        for i, text in enumerate(sources)
+    ]
+    return nbformat.writes(nb) + "\n"
+
+
+if __name__ == "__main__":  # python book/_ext/emcourse_book.py: the files made from _toc.yml
     root = Path(__file__).resolve().parents[2]
-    target = root / "_toc_student.yml"
-    target.write_text(student_toc((root / "_toc.yml").read_text()))
-    print(f"wrote {target.name} from _toc.yml")
+    course_toc = (root / "_toc.yml").read_text()
+    (root / "_toc_student.yml").write_text(student_toc(course_toc))
+    print("wrote _toc_student.yml from _toc.yml")
+    (root / START_PAGE).write_text(start_page(course_toc, root))
+    print(f"wrote {START_PAGE} from _toc.yml")
