@@ -46,11 +46,11 @@ vendor: $(VENDOR_STAMP)
 ## tools/book_cache.py empties it when the package, the installed packages or the data
 ## settings changed. IPYTHONDIR gives the build's kernels a configuration that keeps their
 ## log quiet (each one otherwise warns that it "is running over TCP without encryption",
-## which it does on loopback only).
+## which it does on loopback only). The solutions' checks record no progress of the builder's.
 EXEC_CACHE := _build/.jupyter_cache
 BUILD_IPYTHON := _build/ipython
 KERNEL_CONFIG := $(BUILD_IPYTHON)/profile_default/ipython_kernel_config.json
-BUILD_ENV := EMCOURSE_STATIC=1 IPYTHONDIR=$(CURDIR)/$(BUILD_IPYTHON)
+BUILD_ENV := EMCOURSE_STATIC=1 EMCOURSE_PROGRESS_DIR=off IPYTHONDIR=$(CURDIR)/$(BUILD_IPYTHON)
 
 $(KERNEL_CONFIG):
 	mkdir -p $(@D)
