@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
 
     top.add_parser(
         "doctor",
-        help="check this set-up (Python, packages, data, memory, disk, kernel) and say how "
+        help="check this set-up (Python, packages, data, memory, disk, kernel, the lessons' "
+        "imports, PyTorch) and say how "
         "to fix each problem",
         epilog=_ENVIRONMENT,
         formatter_class=raw,
