@@ -208,3 +208,25 @@ def test_unknown_names_are_listed_plainly(capsys):
     assert "'no-such-thing'" not in out and "emd-3197" in out
     assert cli.main(["data", "pin", "no-such-thing"]) == 1
     assert "'no-such-thing'" not in capsys.readouterr().out
+
+
+def test_skips_are_worded_one_way():
+    """Every skip goes through conftest.needs (e2e: e2e_support.needs): one wording."""
+    import re
+
+    from conftest import REPO, skip_reason
+
+    helpers = {"tests/conftest.py", "e2e/e2e_support.py"}
+    own = re.compile(r"pytest\.skip\(|importorskip\(|\.skipif\(|mark\.skip\(")
+    offenders = [
+        f"{path.relative_to(REPO)}:{n}"
+        for folder in ("tests", "e2e")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if str(path.relative_to(REPO)) not in helpers
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if own.search(line) and "own.search" not in line and "re.compile" not in line
+    ]
+    assert not offenders, f"skip with conftest.needs(what, why) instead: {offenders}"
+    e2e = (REPO / "e2e" / "e2e_support.py").read_text()
+    assert 'f"needs {what} ({why}), not present"' in e2e  # the same words as ...
+    assert skip_reason("x", "y") == "needs x (y), not present"  # ... the tests' own

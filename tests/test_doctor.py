@@ -9,7 +9,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-import pytest
+from conftest import needs
 
 from emcourse import cli, data, doctor
 from emcourse.doctor import NOTE, OK, PROBLEM
@@ -140,7 +140,7 @@ def test_this_environment_kernelspec_wins_over_a_user_one(tmp_path, monkeypatch)
     monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "1")
     own = Path(sys.prefix, "share", "jupyter", "kernels", "python3")
     if not own.is_dir():
-        pytest.skip(f"this environment has no kernelspec of its own in {own}")
+        needs(str(own), "this environment's own kernelspec, as ipykernel installs it")
     assert one(doctor.check_kernel(), "kernel").status == OK
     # ...unless Jupyter is told to prefer the user's folders: then it shadows this one
     monkeypatch.setenv("JUPYTER_PREFER_ENV_PATH", "0")
