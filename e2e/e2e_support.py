@@ -29,6 +29,14 @@ CHROMIUM_ARGS = [
 AXE = REPO / "tools" / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
 
 
+def needs(what: str, why: str):
+    """Skip the calling test: it needs ``what`` (for ``why``), not here.
+
+    Worded as every skip of the course's tests (``skip_reason`` in tests/conftest.py).
+    """
+    pytest.skip(f"needs {what} ({why}), not present")
+
+
 def toc_pages(toc: str) -> list[str]:
     """Every page a table of contents lists (docnames, in book order)."""
     data = yaml.safe_load((REPO / toc).read_text())

@@ -47,7 +47,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import websocket
-from e2e_support import BUILD, CHROMIUM, CHROMIUM_ARGS, REPO, free_port
+from e2e_support import BUILD, CHROMIUM, CHROMIUM_ARGS, REPO, free_port, needs
 from playwright import sync_api as playwright_sync
 
 HUB_ENV = Path(os.environ.get("HUB_ENV", "/opt/emcourse-hub"))
@@ -110,7 +110,7 @@ def _require_setup() -> None:
     if problems:
         pytest.fail(f"missing {', '.join(sorted(set(problems)))}: run e2e/hub/setup.sh as root")
     if not FIXTURES.is_dir():
-        pytest.skip(f"real archive fixtures not available ({FIXTURES}): no mirror to fill from")
+        needs(str(FIXTURES), "real archive files, to fill the hub's mirror")
 
 
 def _tree(path: Path) -> dict[str, tuple[int, int]]:

@@ -18,6 +18,7 @@ import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -41,12 +42,48 @@ def toc_files(name: str = "_toc.yml") -> set[str]:
     return files
 
 
+def skip_reason(what: str, why: str) -> str:
+    """The one wording of every skip: what the test needs and why, and that it is not here.
+
+    ``e2e/e2e_support.py`` words its skips the same way; ``test_skips_are_worded_one_way``
+    (tests/test_cli.py) keeps every other test from calling ``pytest.skip`` itself.
+
+    Examples
+    --------
+    >>> skip_reason("../shared/fixtures/emdb", "real archive files")
+    'needs ../shared/fixtures/emdb (real archive files), not present'
+    """
+    return f"needs {what} ({why}), not present"
+
+
+def needs(what: str, why: str) -> NoReturn:
+    """Skip the calling test: it needs ``what`` (for ``why``), which is not here."""
+    pytest.skip(skip_reason(what, why))
+
+
+def shown(path: Path) -> str:
+    """``path`` as a reader of the skip finds it: ``../shared/fixtures/...`` by default."""
+    default = (REPO / ".." / "shared" / "fixtures").resolve()
+    path = Path(path).resolve()
+    return str(path).replace(str(default), "../shared/fixtures", 1)
+
+
 def fixture_file(rel: str) -> Path:
-    """A file of ../shared/fixtures, or skip the test when the folder is absent."""
+    """A file of ../shared/fixtures, or skip the test when it is not there."""
     path = FIXTURES / rel
     if not path.is_file():
-        pytest.skip(f"real archive fixture {rel} not available (../shared/fixtures absent)")
+        needs(shown(path), "a real archive file")
     return path
+
+
+def module(name: str, why: str):
+    """Import ``name``, or skip the test that needs it (instead of ``pytest.importorskip``)."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        needs(name, why)
 
 
 class _RangeHandler(SimpleHTTPRequestHandler):

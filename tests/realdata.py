@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conftest import CLOSED_PORT_URL, FIXTURES
+from conftest import CLOSED_PORT_URL, FIXTURES, needs, shown
 
 CHLAMY = (
     "https://raw.githubusercontent.com/rdrighetto/ChlamyAnnotations/"
@@ -82,14 +82,20 @@ REAL_FILES: dict[str, str] = {
 STANDIN_NOTICE = re.compile(r"emcourse: (?P<accession>[^\n]*?) \((?P<name>[^()\n]+)\): using the")
 
 
-def fixtures_missing() -> str:
-    """Why the real-data pass cannot run here, or "" when it can."""
+def missing_fixtures() -> str:
+    """The fixture files the real-data pass needs that are not here ("" when none)."""
     if not FIXTURES.is_dir():
-        return f"real archive fixtures not available ({FIXTURES} absent; set EMCOURSE_FIXTURES)"
+        return shown(FIXTURES)
     missing = [rel for rel in REAL_FILES.values() if not (FIXTURES / rel).is_file()]
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    return ", ".join(shown(FIXTURES / m) for m in missing[:3]) + more
+
+
+def require_fixtures() -> None:
+    """Skip the calling test when the real-data pass cannot run here."""
+    missing = missing_fixtures()
     if missing:
-        return f"real archive fixtures incomplete: {', '.join(missing)} missing in {FIXTURES}"
-    return ""
+        needs(missing, "real archive files; EMCOURSE_FIXTURES can name another folder")
 
 
 def mirror_path(root: Path, url: str) -> Path:

@@ -12,12 +12,13 @@ import pwd
 import stat
 
 import pytest
+from conftest import skip_reason
 
 from emcourse import checks, classroom, cli, progress
 from emcourse.checks import _ladder
 
 ROOT = os.geteuid() == 0
-needs_root = pytest.mark.skipif(not ROOT, reason="needs root (to own files as other users)")
+needs_root = pytest.mark.skipif(not ROOT, reason=skip_reason("root", "to own files as other users"))
 
 
 @pytest.fixture

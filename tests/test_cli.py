@@ -11,6 +11,7 @@ from conftest import EMD_3197_URL, synthetic_map_gz
 
 from emcourse import cli, data
 from emcourse.data import cache
+from emcourse.data.registry import file_urls
 
 pytestmark = pytest.mark.usefixtures("data_env")
 
@@ -32,6 +33,54 @@ def test_list_and_markdown(monkeypatch):
     assert "emd-3197" in res.stdout and "CC0-1.0" in res.stdout and "CACHED" in res.stdout
     md = run("data", "list", "--markdown")
     assert md.stdout.startswith("| Name | Archive | Accession")
+
+
+def test_list_fits_100_columns_with_one_line_per_dataset(monkeypatch, capsys):
+    monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
+    assert cli.main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    table = out.split("\n\n")[0].splitlines()
+    assert all(len(line) <= 100 for line in table), max(table, key=len)
+    names = [line.split()[0] for line in table[1:] if not line.startswith("(")]
+    assert names == list(data.registry())
+
+
+def test_list_long_holds_the_details(monkeypatch, capsys):
+    monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
+    assert cli.main(["data", "list", "--long"]) == 0
+    out = capsys.readouterr().out
+    for name, entry in data.registry().items():
+        assert f"\n{name}\n" in out and entry["accession"] in " ".join(out.split())
+        assert next(iter(file_urls(entry).values())).rsplit("/", 1)[-1] in out
+    assert "cite:" in out and "sha256:" in out and "stand-in:" in out
+    assert "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-3197/map/emd_3197.map.gz" in out
+    # wrapped at 100 columns; only a URL, kept whole to be copied, may run longer
+    long = [ln for ln in out.splitlines() if len(ln) > 100]
+    assert cli.main(["data", "list", "--long", "emd-1832"]) == 0
+    one = capsys.readouterr().out
+    assert "\nemd-1832\n" in one and "\nemd-3197\n" not in one
+    assert all(ln.split()[-1].startswith("https://") and len(ln.split()) <= 3 for ln in long), long
+
+
+def test_fetch_says_one_line_per_dataset(archive_server, tmp_path):
+    from test_data import _make_zarr
+
+    archive_server.put(EMD_3197_URL, synthetic_map_gz(tmp_path))
+    _make_zarr(
+        archive_server.path_for(data.registry()["portal-10445-ts-100-3"]["url"]), separator="/"
+    )
+    res = run("data", "fetch", "emd-3197", "portal-10445-ts-100-3")
+    assert res.returncode == 0, res.stdout + res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) == 2 and "PosixPath" not in res.stdout, res.stdout
+    assert lines[0].startswith("ok     emd-3197: 1 file, ") and "from the mirror, in " in lines[0]
+    assert (
+        lines[1].startswith("ok     portal-10445-ts-100-3: 21 files, ")
+        and "from the mirror" in lines[1]
+    )
+    assert lines[1].endswith("TS_100_3.zarr")
+    again = run("data", "fetch", "portal-10445-ts-100-3").stdout.splitlines()
+    assert len(again) == 1 and "21 files" in again[0] and "from the cache" in again[0]
 
 
 def test_fetch_verify_mirror(archive_server, tmp_path, data_env):
@@ -159,3 +208,25 @@ def test_unknown_names_are_listed_plainly(capsys):
     assert "'no-such-thing'" not in out and "emd-3197" in out
     assert cli.main(["data", "pin", "no-such-thing"]) == 1
     assert "'no-such-thing'" not in capsys.readouterr().out
+
+
+def test_skips_are_worded_one_way():
+    """Every skip goes through conftest.needs or skip_reason (e2e: e2e_support.needs)."""
+    import re
+
+    from conftest import REPO, skip_reason
+
+    helpers = {"tests/conftest.py", "e2e/e2e_support.py"}
+    own = re.compile(r"pytest\.skip\(|importorskip\(|\.skipif\(|mark\.skip\(")
+    offenders = [
+        f"{path.relative_to(REPO)}:{n}"
+        for folder in ("tests", "e2e")
+        for path in sorted((REPO / folder).rglob("*.py"))
+        if str(path.relative_to(REPO)) not in helpers
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if own.search(line) and "skip_reason(" not in line  # skipif(..., reason=skip_reason(..))
+    ]
+    assert not offenders, f"skip with conftest.needs or skip_reason(what, why): {offenders}"
+    e2e = (REPO / "e2e" / "e2e_support.py").read_text()
+    assert 'f"needs {what} ({why}), not present"' in e2e  # the same words as ...
+    assert skip_reason("x", "y") == "needs x (y), not present"  # ... the tests' own

@@ -201,6 +201,22 @@ def test_files_outside_the_registry_name_a_command_that_works(monkeypatch, capsy
     assert len(lines) == 1 and lines[0].count("data.emdb_map(9999)") == 1
 
 
+@pytest.mark.parametrize("setting", ["offline", "server down"])
+def test_standin_notice_and_source_give_the_reason_once(setting, monkeypatch, capsys):
+    # what a lesson's cell shows: the one-time notice, then the dataset's source
+    if setting == "offline":
+        monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
+        reason = "not in the cache and EMCOURSE_OFFLINE=1 is set"
+    else:
+        monkeypatch.setenv("EMCOURSE_MIRROR", CLOSED_PORT_URL)
+        reason = "no copy could be downloaded"
+    print(data.load("emd-3197").source)
+    out = capsys.readouterr().out
+    assert out.count(reason) == 1 and out.count("because") == 1, out
+    assert out.count("`emcourse data fetch emd-3197`") == 1
+    assert "emcourse data list --long emd-3197" in out  # where to read how the stand-in differs
+
+
 def test_server_down_gives_announced_standin_once(monkeypatch, capsys):
     monkeypatch.setenv("EMCOURSE_MIRROR", CLOSED_PORT_URL)
     first = data.load("emd-3197")

@@ -22,8 +22,8 @@ from conftest import ArchiveServer
 from realdata import (
     REAL_FILES,
     build_mirror,
-    fixtures_missing,
     real_pass_env,
+    require_fixtures,
     standins_announced,
 )
 from test_exercises import _text
@@ -63,9 +63,7 @@ def _params(paths: list[Path]) -> list:
 @pytest.fixture(scope="session")
 def real_mirror(tmp_path_factory):
     """The fixtures served on 127.0.0.1 in the archives' layout (skips without them)."""
-    reason = fixtures_missing()
-    if reason:
-        pytest.skip(reason)
+    require_fixtures()
     root = tmp_path_factory.mktemp("real-mirror")
     build_mirror(root)
     server = ArchiveServer(root)
@@ -169,9 +167,7 @@ def test_mirror_serves_the_fixtures_in_archive_layout(tmp_path):
     """build_mirror + ArchiveServer give the fixture's bytes at the archive path."""
     import urllib.request
 
-    reason = fixtures_missing()
-    if reason:
-        pytest.skip(reason)
+    require_fixtures()
     build_mirror(tmp_path / "mirror")
     server = ArchiveServer(tmp_path / "mirror")
     try:

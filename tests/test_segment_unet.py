@@ -5,6 +5,7 @@ from importlib import resources
 
 import numpy as np
 import pytest
+from conftest import module
 
 from emcourse import segment
 from emcourse.io import read_shipped_unet
@@ -28,7 +29,7 @@ def test_shipped_network_meets_the_quality_bar_on_the_held_out_block():
 
 
 def test_numpy_inference_agrees_with_torch():
-    torch = pytest.importorskip("torch")
+    torch = module("torch", "PyTorch, for lesson 20-04; `emcourse doctor` says how to install it")
     from emcourse.segment import training
 
     torch.manual_seed(3)
@@ -42,7 +43,7 @@ def test_numpy_inference_agrees_with_torch():
 
 
 def test_batched_prediction_equals_the_whole_stack_at_once():
-    torch = pytest.importorskip("torch")
+    torch = module("torch", "PyTorch, for lesson 20-04; `emcourse doctor` says how to install it")
     from emcourse.segment import training
 
     torch.manual_seed(4)
@@ -67,7 +68,7 @@ def test_patches_are_augmented_consistently():
 
 @pytest.mark.parametrize("channels", [(8, 16, 32, 64), (4, 8, 16), (8, 16)])
 def test_parameter_count_of_the_check_is_torchs(channels, monkeypatch):
-    torch = pytest.importorskip("torch")
+    torch = module("torch", "PyTorch, for lesson 20-04; `emcourse doctor` says how to install it")
     from emcourse import checks
     from emcourse.checks.segmentation_models import _unet_count
     from emcourse.segment import training
@@ -87,7 +88,7 @@ def test_parameter_count_of_the_check_is_torchs(channels, monkeypatch):
 
 @pytest.mark.parametrize("channels", [(8, 16, 32, 64), (4, 8)])
 def test_numpy_inference_agrees_with_torch_at_any_depth(channels):
-    torch = pytest.importorskip("torch")
+    torch = module("torch", "PyTorch, for lesson 20-04; `emcourse doctor` says how to install it")
     from emcourse.segment import training
 
     torch.manual_seed(1)

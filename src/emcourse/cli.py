@@ -2,7 +2,7 @@
 
 ::
 
-    emcourse data list [--markdown]
+    emcourse data list [--long [NAME...] | --markdown]
     emcourse data fetch [-v] NAME... | --all
     emcourse data verify
     emcourse data mirror DIR
@@ -52,9 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     ds = d.add_subparsers(dest="command", required=True)
     ls = ds.add_parser(
-        "list", help="every dataset: archive, accession, size, licence, cached; where from"
+        "list", help="every dataset: archive, size, licence, cached; where data come from"
     )
-    ls.add_argument("--markdown", action="store_true", help="print the book's markdown table")
+    how = ls.add_mutually_exclusive_group()
+    how.add_argument(
+        "--long",
+        action="store_true",
+        help="also each dataset's accession, page, file URLs, sha256, citation, subset and how "
+        "its stand-in differs",
+    )
+    how.add_argument("--markdown", action="store_true", help="print the book's markdown table")
+    ls.add_argument("names", nargs="*", metavar="NAME", help="only these datasets")
     f = ds.add_parser(
         "fetch",
         help="download datasets into the cache (progress bar)",
@@ -83,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
 
     top.add_parser(
         "doctor",
-        help="check this set-up (Python, packages, data, memory, disk, kernel) and say how "
+        help="check this set-up (Python, packages, data, memory, disk, kernel, the lessons' "
+        "imports, PyTorch) and say how "
         "to fix each problem",
         epilog=_ENVIRONMENT,
         formatter_class=raw,
@@ -157,22 +166,88 @@ def _progress_commands(args) -> int:
     return 0
 
 
-def _list(markdown: bool) -> int:
+WIDTH = 100  # columns of `data list`
+
+
+def _fit(rows: list[tuple[str, ...]], width: int = WIDTH) -> list[str]:
+    """Rows as aligned columns within ``width``; the widest column but the first is clipped."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    while sum(widths) + 2 * (len(widths) - 1) > width:
+        i = max(range(1, len(widths)), key=widths.__getitem__)
+        widths[i] -= 1
+    lines = []
+    for r in rows:
+        cells = [c if len(c) <= w else c[: w - 1] + "…" for c, w in zip(r, widths, strict=True)]
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+    return lines
+
+
+def _details(name: str, e: dict) -> list[str]:
+    """The ``--long`` lines of one dataset: every field a table cannot hold, wrapped."""
+    import os
+    import textwrap
+
+    from emcourse.data.registry import file_urls, pinned_hash
+
+    def field(key: str, text: str) -> list[str]:
+        return textwrap.wrap(
+            text,
+            WIDTH,
+            initial_indent=f"  {key + ':':<10}",
+            subsequent_indent=" " * 12,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+
+    lines = field("archive", f"{e['archive']}, {e['accession']}")
+    lines += field("page", e.get("page", ""))
+    urls, pad = file_urls(e), " " * 12
+    pins = {role: pinned_hash(e, role) for role in urls}
+    if len(urls) == 1:
+        lines += field("file", next(iter(urls.values())))
+    else:  # the folder once, then each role's file in it
+        base = os.path.commonprefix(list(urls.values())).rsplit("/", 1)[0] + "/"
+        lines += field("files", base)
+        for role, url in urls.items():
+            lines.append(f"{pad}{role}: {url.removeprefix(base)}")
+            if pins[role] and len(urls) > 1:
+                lines.append(f"{pad}  sha256 {pins[role]}")
+    if not any(pins.values()):
+        lines += field("sha256", "not pinned: recorded on first download")
+    elif len(urls) == 1:
+        lines += field("sha256", next(iter(pins.values())))
+    for key, label in (("licence", "licence"), ("citation", "cite"), ("subset", "subset")):
+        lines += field(label, e.get(key, ""))
+    lines += field("stand-in", e.get("standin_differs", "") or e.get("standin", ""))
+    return [f"{name}", *lines, ""]
+
+
+def _list(markdown: bool, long: bool = False, names: list[str] | None = None) -> int:
     from emcourse import data
     from emcourse.data.registry import size_text
 
     if markdown:
         print(data.registry_markdown(), end="")
         return 0
-    rows = [("NAME", "ARCHIVE", "ACCESSION", "SIZE", "LICENCE", "CACHED")]
-    for name, e in data.registry().items():
+    rows = [("NAME", "ARCHIVE", "SIZE", "LICENCE", "CACHED")]
+    entries = data.registry()
+    unknown = [n for n in names or [] if n not in entries]
+    if unknown:
+        print(f"emcourse data list: no dataset {', '.join(unknown)}; known: {', '.join(entries)}.")
+        return 2
+    entries = {n: e for n, e in entries.items() if not names or n in names}
+    for name, e in entries.items():
+        archive = e["archive"].split(" (")[0]
+        size = size_text(e).removesuffix(" (estimate)")
         licence = e["licence"].split(" (")[0]
-        cached = "yes" if data.is_cached(name) else "no"
-        rows.append((name, e["archive"], e["accession"], size_text(e), licence, cached))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        rows.append((name, archive, size, licence, "yes" if data.is_cached(name) else "no"))
+    for line in _fit(rows):
+        print(line)
+    print("(~: estimated size; `emcourse data list --long` for URLs, hashes and citations)")
     print()
+    if long:
+        for name, e in entries.items():
+            print("\n".join(_details(name, e)))
     for line in _where_from():
         print(line)
     return 0
@@ -200,7 +275,7 @@ def _where_from() -> list[str]:
 def _fetch(names: list[str], all_: bool, verbose: bool = False) -> int:
     from emcourse import data
     from emcourse.data.messages import advice as advice_for
-    from emcourse.data.tiers import mirror_setting
+    from emcourse.data.tiers import mirror_setting, served
 
     if all_:
         names = list(data.registry())
@@ -208,14 +283,17 @@ def _fetch(names: list[str], all_: bool, verbose: bool = False) -> int:
         print("emcourse data fetch: name at least one dataset, or --all (see `data list`).")
         return 2
     fetched, standins, unknown = 0, [], []
+    served(clear=True)
     advice: dict[str, list[str]] = {}  # cause -> names
     for name in names:
         try:
             path = data.fetch(name, progressbar=True)
         except data.UnknownDatasetError:
+            served(clear=True)
             unknown.append(name)
             print(f"FAILED {name}: no dataset of that name in the registry")
         except data.DataUnavailableError as exc:
+            served(clear=True)
             standins.append(name)
             advice.setdefault(exc.kind or "network", []).append(name)
             print(f"FAILED {name}: {exc.summary or exc.reason or exc}")
@@ -224,7 +302,7 @@ def _fetch(names: list[str], all_: bool, verbose: bool = False) -> int:
                     print(f"    {detail}")
         else:
             fetched += 1
-            print(f"ok     {name}: {path}")
+            print(f"ok     {name}: {_fetched(served(clear=True), path)}")
     if unknown:
         print(f"Known datasets: {', '.join(data.registry())}.")
     _, mirror_fix = mirror_setting()
@@ -241,6 +319,27 @@ def _fetch(names: list[str], all_: bool, verbose: bool = False) -> int:
         print(text + ".")
         return 1
     return 0
+
+
+def _fetched(files: list, path) -> str:
+    """One dataset's fetch in words: how many files, their size, where, from which tier."""
+    import os
+    from collections import Counter
+    from pathlib import Path
+
+    from emcourse.data.registry import size_text
+
+    paths = [Path(p) for _, p in files] or (
+        list(path.values()) if isinstance(path, dict) else [path]
+    )
+    size = sum(p.stat().st_size for p in paths if p.is_file())
+    tiers = Counter(tier for tier, _ in files)
+    origin = " and ".join(
+        f"the {tier}" if len(tiers) == 1 else f"{n} from the {tier}" for tier, n in tiers.items()
+    )
+    where = paths[0] if len(paths) == 1 else Path(os.path.commonpath(paths))
+    n = f"{len(paths)} file" + ("s" if len(paths) != 1 else "")
+    return f"{n}, {size_text({'size': size})}, from {origin or 'the cache'}, in {where}"
 
 
 def _verify() -> int:
@@ -316,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.group == "data":
         if args.command == "list":
-            return _list(args.markdown)
+            return _list(args.markdown, args.long, args.names)
         if args.command == "fetch":
             return _fetch(args.names, args.all, args.verbose)
         if args.command == "verify":

@@ -3,8 +3,16 @@
 Checks, in order: the Python version; every package the course needs, installed
 and new enough; the data (which datasets are in the cache, and, when
 ``EMCOURSE_MIRROR`` is set, that the mirror answers and holds every dataset);
-free memory; free disk space where the cache lives; the notebook kernel
-(``python3`` exists, starts a Python that can import the course package).
+free memory; free disk space where the cache lives; the notebook kernel; and,
+in the kernel's Python, every module the lessons import, PyTorch included.
+
+The kernel is judged as JupyterLab started from this environment would start
+it (``make lab`` runs ``.venv/bin/jupyter lab``): jupyter_client finds the
+``python3`` kernelspec in Jupyter's data path and, when its command is plain
+``python`` (as ipykernel's own spec is), runs the server's own Python instead
+of whatever ``python`` is first on ``PATH``. So ``.venv/bin/emcourse doctor``
+needs no activated environment, and a user-level kernelspec that shadows this
+environment's is caught.
 
 Each check returns :class:`Finding` objects; :func:`report` prints one line per
 finding, and the fix under every problem. The exit status of ``emcourse
@@ -14,6 +22,7 @@ datasets not cached; lessons use stand-ins" do not fail it).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -27,10 +36,12 @@ __all__ = [
     "Finding",
     "check_data",
     "check_disk",
+    "check_imports",
     "check_kernel",
     "check_memory",
     "check_packages",
     "check_python",
+    "kernel_command",
     "main",
     "report",
     "run_all",
@@ -41,6 +52,39 @@ GIB = 1 << 30
 MIN_MEMORY = 2 * GIB  # a lesson's budget (1 GiB) plus JupyterLab and the browser
 MIN_DISK = 2 * GIB
 OK, NOTE, PROBLEM = "ok", "note", "PROBLEM"
+# What the lessons and the package functions they call import, checked by importing each
+# in the kernel's Python (tests/test_doctor.py compares it with the notebooks' imports).
+LESSON_MODULES = (
+    "emcourse.data",
+    "emcourse.io",
+    "emcourse.sta",
+    "emcourse.segment",
+    "emcourse.clem",
+    "emcourse.viewers",
+    "emcourse.checks",
+    "numpy",
+    "scipy.fft",
+    "scipy.ndimage",
+    "scipy.spatial",
+    "skimage.measure",
+    "sklearn.ensemble",
+    "matplotlib.pyplot",
+    "mpl_toolkits.mplot3d",
+    "ipywidgets",
+    "IPython.display",
+    "mrcfile",
+    "tifffile",
+    "zarr",
+    "h5py",
+    "starfile",
+    "pandas",
+    "PIL.Image",
+    "pooch",
+    "requests",
+    "tqdm",
+    "torch",
+)
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
 @dataclass(frozen=True)
@@ -254,26 +298,70 @@ def check_disk(path: Path | None = None, *, minimum: int = MIN_DISK) -> list[Fin
     ]
 
 
-def check_kernel(name: str = "python3", *, timeout: float = 60.0) -> list[Finding]:
-    """The notebook kernel exists and its Python imports this course package."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+def kernel_command(name: str = "python3") -> tuple[list[str], str, dict]:
+    """The command, kernelspec folder and environment of kernel ``name``.
 
+    Resolved as a Jupyter server running in this Python resolves it: the
+    kernelspec found first in Jupyter's data path (``JUPYTER_PATH``, this
+    environment's and the user's folders, in the order jupyter_core gives), and
+    a command of plain ``python`` (or ``python3``, ``python3.X``) replaced by
+    this ``sys.executable``. Raises ``jupyter_client.kernelspec.NoSuchKernel``.
+    """
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=name)
+    spec = km.kernel_spec
+    cmd = km.format_kernel_cmd()
+    return cmd, spec.resource_dir, dict(spec.env or {})
+
+
+def _is_this_python(exe: str) -> bool:
+    return os.path.abspath(exe) == os.path.abspath(sys.executable)
+
+
+def _kernel_python(name: str = "python3") -> tuple[str | None, dict]:
+    """The kernel's Python (None when there is no runnable kernel) and its environment."""
+    try:
+        cmd, _, env = kernel_command(name)
+    except Exception:  # noqa: BLE001 - no kernel: check_kernel reports why
+        return None, {}
+    exe = cmd[0] if os.path.isabs(cmd[0]) else shutil.which(cmd[0])
+    return (exe if exe and os.access(exe, os.X_OK) else None), env
+
+
+def check_kernel(name: str = "python3", *, timeout: float = 60.0) -> list[Finding]:
+    """The notebook kernel that JupyterLab from this environment starts imports the course."""
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    python = sys.executable
     fix = (
-        "register this environment's kernel: `python -m ipykernel install --user "
-        f"--name {name}` (run it with the Python that has the course installed)"
+        f"register this environment's Python as the kernel: `{python} -m ipykernel install "
+        f"--user --name {name}`"
     )
     try:
-        spec = KernelSpecManager().get_kernel_spec(name)
+        cmd, where, env = kernel_command(name)
     except NoSuchKernel:
         return [Finding("kernel", PROBLEM, f"no Jupyter kernel named {name}", fix)]
-    exe = spec.argv[0]
+    exe = cmd[0]
     found = exe if os.path.isabs(exe) else shutil.which(exe)
+    spec = f"kernelspec {where}"
+    if not _is_this_python(exe):
+        fix += f" (or delete {where} if you no longer need it)"
     if not found or not os.access(found, os.X_OK):
-        return [Finding("kernel", PROBLEM, f"kernel {name} runs {exe}, which does not exist", fix)]
+        return [
+            Finding(
+                "kernel", PROBLEM, f"kernel {name} runs {exe}, which does not exist ({spec})", fix
+            )
+        ]
     probe = "import emcourse, sys; print(sys.version.split()[0])"
     try:
         out = subprocess.run(
-            [found, "-c", probe], capture_output=True, text=True, timeout=timeout, check=False
+            [found, "-c", probe],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, **env},
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return [Finding("kernel", PROBLEM, f"kernel {name} ({found}) does not start: {exc}", fix)]
@@ -283,17 +371,123 @@ def check_kernel(name: str = "python3", *, timeout: float = 60.0) -> list[Findin
             Finding(
                 "kernel",
                 PROBLEM,
-                f"kernel {name} runs {found}, which cannot import the course ({last})",
+                f"kernel {name} runs {found}, which cannot import the course ({last}; {spec})",
                 fix,
             )
         ]
-    return [Finding("kernel", OK, f"kernel {name}: {found} (Python {out.stdout.strip()})")]
+    whose = "this environment's Python" if _is_this_python(found) else found
+    return [Finding("kernel", OK, f"kernel {name}: {whose} {found} (Python {out.stdout.strip()})")]
+
+
+_IMPORT_PROBE = """\
+import importlib, importlib.util, json, sys
+out = {}
+for name in sys.argv[1:]:
+    try:
+        if importlib.util.find_spec(name.split(".")[0]) is None:
+            out[name] = ["missing", ""]
+            continue
+        module = importlib.import_module(name)
+        top = sys.modules[name.split(".")[0]]
+        out[name] = ["ok", str(getattr(top, "__version__", ""))]
+    except BaseException as exc:  # a broken install raises anything, even SystemExit
+        text = " ".join(str(exc).split())[:200]
+        out[name] = ["broken", f"{type(exc).__name__}: {text}"]
+print("\\n" + json.dumps(out))
+"""
+
+
+def _torch_pin() -> str:
+    """``torch==X`` as the course's ``nn`` extra pins it (``torch`` when unknown)."""
+    try:
+        for text in metadata.requires("emcourse") or []:
+            if text.startswith("torch") and "extra" in text:
+                return text.split(";")[0].strip().replace(" ", "")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        pass
+    return "torch"
+
+
+def check_imports(
+    python: str | None = None,
+    *,
+    modules: tuple[str, ...] = LESSON_MODULES,
+    env: dict | None = None,
+    timeout: float = 300.0,
+) -> list[Finding]:
+    """Every module the lessons import imports in ``python`` (default: the kernel's Python).
+
+    Run in a separate process, so that a package that is installed but broken (a
+    missing shared library, a NumPy built for another version) is caught without
+    harming this one. PyTorch gets a finding of its own, with the CPU build's
+    install command as the fix.
+    """
+    if python is None:
+        python, kernel_env = _kernel_python()
+        python = python or sys.executable
+        env = {**kernel_env, **(env or {})}
+    try:
+        out = subprocess.run(
+            [python, "-c", _IMPORT_PROBE, *modules],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "MPLBACKEND": "Agg", **(env or {})},
+        )
+        results = json.loads(out.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError) as exc:
+        return [
+            Finding(
+                "imports",
+                PROBLEM,
+                f"could not import the lessons' modules in {python}: {exc}",
+                "reinstall the course (`pip install -e .` with that Python)",
+            )
+        ]
+    torch = results.pop("torch", None)
+    findings = []
+    missing = [name for name, (state, _) in results.items() if state == "missing"]
+    broken = {name: why for name, (state, why) in results.items() if state == "broken"}
+    bad = [f"{name} is not installed" for name in missing]
+    bad += [f"{name} fails to import ({why})" for name, why in broken.items()]
+    if bad:
+        fixes = []
+        if missing:
+            fixes.append(f"`{python} -m pip install -e .` in the course folder (or `make install`)")
+        if broken:
+            dists = metadata.packages_distributions()
+            names = {dists.get(m.split(".")[0], [m.split(".")[0]])[0] for m in broken}
+            fixes.append(f"`{python} -m pip install --force-reinstall {' '.join(sorted(names))}`")
+        findings.append(
+            Finding("imports", PROBLEM, f"in {python}: " + "; ".join(bad), "; ".join(fixes))
+        )
+    else:
+        findings.append(
+            Finding("imports", OK, f"all {len(results)} modules the lessons use import in {python}")
+        )
+    if torch is not None:
+        state, why = torch
+        fix = (
+            f"lesson 20-04 needs it; install the CPU build: `{python} -m pip install "
+            f"'{_torch_pin()}' --index-url {TORCH_CPU_INDEX}` (a GPU build: see the set-up page)"
+        )
+        if state == "ok":
+            findings.append(Finding("torch", OK, f"PyTorch {why} imports"))
+        elif state == "missing":
+            findings.append(Finding("torch", PROBLEM, f"PyTorch is not installed in {python}", fix))
+        else:
+            findings.append(
+                Finding("torch", PROBLEM, f"PyTorch is installed but fails to import ({why})", fix)
+            )
+    return findings
 
 
 def run_all() -> list[Finding]:
     """Every check, in the order of the report."""
     findings: list[Finding] = []
-    for check in (check_python, check_packages, check_data, check_memory, check_disk, check_kernel):
+    checks = (check_python, check_packages, check_data, check_memory, check_disk, check_kernel)
+    for check in (*checks, check_imports):
         try:
             findings += check()
         except Exception as exc:  # noqa: BLE001 - a broken check is itself a finding

@@ -124,7 +124,7 @@ def load_entry(entry: dict, *, standin: bool = True):
             f"emcourse: {label(entry)}: using the synthetic stand-in, "
             f"because {reason} Get the real data with `{fetch_hint(entry)}`.",
         )
-        return kind.standin(entry, source(entry, real=False, reason=reason))
+        return kind.standin(entry, source(entry, real=False))
     return kind.open(paths, entry)
 
 

@@ -148,8 +148,12 @@ def label(entry: dict) -> str:
     return f"{entry['accession']} ({entry['name']})"
 
 
-def source(entry: dict, *, real: bool, reason: str = "") -> Source:
-    """The :class:`~emcourse.volume.Source` of ``entry``: real data, or its stand-in."""
+def source(entry: dict, *, real: bool) -> Source:
+    """The :class:`~emcourse.volume.Source` of ``entry``: real data, or its stand-in.
+
+    A stand-in's source does not repeat why it is used: the one-time notice
+    printed when it was loaded says why, and how to get the real data.
+    """
     url = entry.get("url") or entry.get("page", "")
     if real:
         return Source(
@@ -160,14 +164,16 @@ def source(entry: dict, *, real: bool, reason: str = "") -> Source:
             real=True,
             note=entry.get("subset", ""),
         )
+    note = f"stand-in made by {entry.get('standin', 'emcourse.sta.simulate')}"
+    if entry.get("standin_differs"):
+        note += f"; `emcourse data list --long {entry['name']}` says how it differs"
     return Source(
         accession=entry["accession"],
-        licence="CC0-1.0 (synthetic stand-in made by emcourse)",
-        citation=f"synthetic stand-in ({entry.get('standin', 'emcourse.sta.simulate')}); "
-        f"the real data: {entry['citation']}",
+        licence="CC0-1.0 (made by emcourse)",
+        citation=f"the real data: {entry['citation']}",
         url=url,
         real=False,
-        note=f"synthetic stand-in, because {reason}",
+        note=note,
     )
 
 
