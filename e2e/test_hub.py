@@ -556,7 +556,14 @@ def _kernel(site, user: str, code: str) -> str:
 def _as(user: str, *args: str) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HOME": pwd.getpwnam(user).pw_dir, "LANG": "C.UTF-8"}
     return subprocess.run(
-        ["runuser", "-u", user, "--", str(HUB_ENV / "bin/emcourse"), *args],
+        [
+            shutil.which("runuser") or "/usr/sbin/runuser",
+            "-u",
+            user,
+            "--",
+            str(HUB_ENV / "bin/emcourse"),
+            *args,
+        ],
         capture_output=True,
         text=True,
         env=env,
