@@ -129,7 +129,8 @@ class ClassReport:
             if t["sheet"] != sheet:
                 sheet = t["sheet"]
                 lines.append(sheet)
-            lines.append(_fit(f"  {t['title']}: {t['passed']} of {t['tried']} passed", width))
+            score = f"{t['passed']} of {t['tried']} passed" if t["tried"] else "nobody tried yet"
+            lines.append(_fit(f"  {t['title']}: {score}", width))
             for text, count in t["diagnoses"][:top]:
                 lines.append(_fit(f"      {count} of {t['tried']}: {text}", width))
         lines += [_fit(f"refused: {r}", width) for r in self.refused]
