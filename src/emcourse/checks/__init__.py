@@ -26,6 +26,8 @@ from emcourse.checks.segmentation import *  # noqa: F403
 from emcourse.checks.segmentation import __all__ as _segmentation_all
 from emcourse.checks.segmentation_models import *  # noqa: F403
 from emcourse.checks.segmentation_models import __all__ as _segmentation_models_all
+from emcourse.checks.segmentation_questions import *  # noqa: F403
+from emcourse.checks.segmentation_questions import __all__ as _segmentation_questions_all
 from emcourse.checks.tomograms import *  # noqa: F403
 from emcourse.checks.tomograms import __all__ as _tomograms_all
 
@@ -37,6 +39,7 @@ __all__ = [
     *_resolution_all,
     *_segmentation_all,
     *_segmentation_models_all,
+    *_segmentation_questions_all,
     *_clem_all,
     *_clem_overlay_all,
 ]
@@ -48,6 +51,7 @@ TASKS = [
     *_resolution_all,
     *_segmentation_all,
     *_segmentation_models_all,
+    *_segmentation_questions_all,
     *_clem_all,
     *_clem_overlay_all,
 ]

@@ -32,74 +32,110 @@ __all__ = [
 ]
 
 
-def _fail(name: str, message: str, hint: str = "") -> CheckResult:
-    return CheckResult(False, name, hint=hint, status="failed", message=message)
+def _fail(name: str, message: str, hint: str | tuple = "", diagnosis: str = "") -> CheckResult:
+    return CheckResult(
+        False, name, hint=hint, status="failed", message=message, diagnosis=diagnosis
+    )
 
 
-def mask_problem(value: Any, shape: tuple, *, want: str, name: str) -> CheckResult | None:
+LABELS_FOR_MASK = (
+    "this is a label image (one number per object), but a mask (True/False) was expected: "
+    "`labels > 0` turns labels into a mask."
+)
+MASK_FOR_LABELS = (
+    "this is a mask (only 0 and 1), but a label image was expected, one number per object: "
+    "`skimage.measure.label(mask)` numbers the connected objects."
+)
+PROBABILITY_FOR_MASK = (
+    "this is a probability map or a smoothed image, not a mask: threshold it into "
+    "True/False, e.g. `prob > 0.5`."
+)
+PROBABILITY_FOR_LABELS = (
+    "this is a probability map or a smoothed image, not labels: threshold it, then number "
+    "the objects with `measure.label`."
+)
+XYZ_ORDER = "your array is in (x, y, z) order; the course keeps arrays in (z, y, x) order."
+
+
+def mask_problem(
+    value: Any, shape: tuple, *, want: str, name: str, hint: str | tuple = ""
+) -> CheckResult | None:
     """A plain-words result when ``value`` is not a ``want`` ("mask" or "labels") of ``shape``.
 
     A mask is boolean (or 0/1); a label image holds non-negative integers, one
-    per object. Returns None when the value is usable.
+    per object. Returns None when the value is usable. A label image given for a
+    mask (or the reverse), a probability map given for a mask and an array in
+    (x, y, z) order are diagnosed.
     """
     if value is None:
-        return _fail(name, "your function returned None. Did you forget the `return` line?")
+        return _fail(name, "your function returned None. Did you forget the `return` line?", hint)
     if not isinstance(value, np.ndarray):
-        return _fail(name, f"expected a NumPy array, got a {type(value).__name__}.")
+        return _fail(name, f"expected a NumPy array, got a {type(value).__name__}.", hint)
     if value.shape != tuple(shape):
-        hint = ""
+        note, diagnosis = "", ""
         if value.ndim == len(shape) - 1:
-            hint = " It looks like one slice: keep all z slices."
+            note = " It looks like one slice: keep all z slices."
         elif value.ndim == len(shape) + 1:
-            hint = (
+            note = (
                 " It has an extra axis: a stack of features or classes? "
                 "Reduce it to one value per voxel."
             )
+        elif len(set(shape)) == len(shape) and value.shape == tuple(shape)[::-1]:
+            diagnosis = XYZ_ORDER
         return _fail(
             name,
-            f"your array has shape {value.shape} but the image has shape {tuple(shape)}.{hint}",
+            f"your array has shape {value.shape} but the image has shape {tuple(shape)}.{note}",
+            hint,
+            diagnosis,
         )
     kind = value.dtype.kind
     if kind == "f":
         vals = np.unique(value[: min(value.size, 100_000)] if value.ndim == 1 else value)
         if not np.all(np.isfinite(vals)):
-            return _fail(name, "your array contains NaN or infinite values.")
+            return _fail(name, "your array contains NaN or infinite values.", hint)
         if want == "mask" and np.all(np.isin(vals, (0.0, 1.0))):
             return None
         if want == "mask":
+            if np.all(vals == np.round(vals)) and vals.min() >= 0:
+                return _fail(
+                    name,
+                    f"your array holds whole numbers up to {vals.max():g}.",
+                    hint,
+                    LABELS_FOR_MASK,
+                )
             return _fail(
                 name,
-                f"your mask is floating point with {len(vals)} different values: a probability "
-                "or a smoothed image? Threshold it into True/False, e.g. `prob > 0.5`.",
+                f"your mask is floating point with {len(vals)} different values.",
+                hint,
+                PROBABILITY_FOR_MASK,
             )
         if not np.all(vals == np.round(vals)):
             return _fail(
                 name,
-                "your label image has fractional values; labels must be whole numbers. "
-                "Did you pass an image or a probability map instead of `measure.label(...)`?",
+                "your label image has fractional values; labels must be whole numbers.",
+                hint,
+                PROBABILITY_FOR_LABELS,
             )
         return None
     if kind not in "biu":
-        return _fail(name, f"expected numbers, got an array of dtype {value.dtype}.")
+        return _fail(name, f"expected numbers, got an array of dtype {value.dtype}.", hint)
     if kind == "i" and value.size and value.min() < 0:
         return _fail(
-            name, "your label image has negative values; labels are 0 (background), 1, 2, ..."
+            name,
+            "your label image has negative values; labels are 0 (background), 1, 2, ...",
+            hint,
         )
     top = int(value.max()) if value.size else 0
     if want == "mask" and top > 1:
-        return _fail(
-            name,
-            f"this looks like a label image (values up to {top}), but a mask (True/False) was "
-            "expected. Use `labels > 0` to turn labels into a mask.",
-        )
+        return _fail(name, f"your array holds values up to {top}.", hint, LABELS_FOR_MASK)
     if want == "labels" and (kind == "b" or top == 1):
         n_parts = _n_components(value)
         if n_parts > 1:
             return _fail(
                 name,
-                f"this is a mask (only 0 and 1) with {n_parts} separate objects, but a label "
-                "image was expected: one number per object. `skimage.measure.label(mask)` "
-                "numbers the connected objects.",
+                f"your array holds only 0 and 1 but {n_parts} separate objects.",
+                hint,
+                MASK_FOR_LABELS,
             )
     return None
 
@@ -116,7 +152,12 @@ def _n_components(mask: np.ndarray) -> int:
 def physical_volume(fn: Callable[[tuple, Any], Any]) -> CheckResult:
     """Check ``fn(shape, voxel_size_nm) -> volume in cubic micrometres``."""
     name = "physical volume"
-    hint = "voxel count times the volume of one voxel; 1 µm = 1000 nm, so 1 µm³ = 1e9 nm³."
+    hint = (
+        "a volume is a number of voxels times the volume of one voxel; "
+        "work in nm³ first, then convert.",
+        "one voxel's volume is the product of its three edges (`np.broadcast_to(v, (3,))` "
+        "turns one edge into three); 1 µm is 1000 nm.",
+    )
     cases = [((21, 256, 256), 24.0), ((50, 100, 200), 10.0), ((40, 512, 512), (30.0, 6.0, 6.0))]
 
     def run(shape, vs):
@@ -133,6 +174,11 @@ def physical_volume(fn: Callable[[tuple, Any], Any]) -> CheckResult:
             diagnoses=[
                 (expected * 1e9, "that is in nm³; convert to µm³ (divide by 1e9)."),
                 (
+                    expected * 1e3,
+                    "that is 1000 times too large: 1 µm is 1000 nm, so one µm³ is 1000³ nm³, "
+                    "not 1000² nm³.",
+                ),
+                (
                     float(np.prod(shape)),
                     "that is the number of voxels: the voxel size is missing "
                     "(as if you believed a TIFF that says 1 unit per pixel).",
@@ -140,6 +186,11 @@ def physical_volume(fn: Callable[[tuple, Any], Any]) -> CheckResult:
                 (
                     float(np.prod(shape)) * float(np.max(vs)) ** 3 / 1e9,
                     "that uses the largest voxel edge for every axis; use each axis's own size.",
+                ),
+                (
+                    float(np.prod(shape)) * float(np.max(vs)) / 1e9,
+                    "the voxel size counts once, but a voxel has three edges: its volume is "
+                    "the product of all three.",
                 ),
             ],
             show_result=False,
@@ -156,7 +207,11 @@ def percentile_normalise(fn: Callable) -> CheckResult:
     from emcourse.segment.standin import hela_standin
 
     name = "percentile normalisation"
-    hint = "np.percentile(image, [low, high]) gives the two grey levels that map to 0 and 1."
+    hint = (
+        "find the two grey levels that should become 0 and 1, then map linearly between them.",
+        "np.percentile(image, [low, high]) gives those two grey levels; subtract the first "
+        "and divide by their difference.",
+    )
     img = hela_standin((4, 64, 64), seed=11).em
     img[0, 0, :5] = 255  # a few saturated voxels: min-max scaling is fooled by them
     expected = normalise_percentile(img, 2.0, 98.0)
@@ -181,6 +236,10 @@ def percentile_normalise(fn: Callable) -> CheckResult:
                 np.clip(expected, 0, 1),
                 "do not clip: values beyond the percentiles stay below 0 or above 1.",
             ),
+            (
+                1.0 - expected,
+                "the contrast is inverted: the low percentile must map to 0 and the high one to 1.",
+            ),
         ],
     )
 
@@ -190,7 +249,12 @@ def psnr(fn: Callable) -> CheckResult:
     from skimage.metrics import peak_signal_noise_ratio
 
     name = "PSNR"
-    hint = "PSNR = 10 log10(data_range² / MSE), MSE the mean squared difference."
+    hint = (
+        "two steps: first one number for how different the images are, then the task's "
+        "formula in decibels.",
+        "the MSE is the mean of the squared difference of the images (as floats); "
+        "`np.log10` is the base-10 logarithm.",
+    )
     rng = np.random.default_rng(5)
     clean = rng.uniform(0, 255, (32, 32))
     noisy = clean + rng.normal(0, 12.0, clean.shape)
@@ -214,6 +278,15 @@ def psnr(fn: Callable) -> CheckResult:
             ),
             (10 * np.log(255.0**2 / mse), "use log10, not the natural log."),
             (10 * np.log10(255.0 / mse), "square the data range."),
+            (
+                10 * np.log10(255.0**2 / np.sqrt(mse)),
+                "that divides by the root of the MSE (the RMS error); divide the squared range "
+                "by the MSE itself.",
+            ),
+            (
+                10 * np.log10(255.0**2 / float(np.mean(np.abs(clean - noisy)))),
+                "that uses the mean absolute difference; square the differences before averaging.",
+            ),
         ],
     )
 
@@ -227,8 +300,10 @@ def otsu_threshold(fn: Callable) -> CheckResult:
 
     name = "Otsu threshold"
     hint = (
-        "for every candidate t, weight each side's fraction by its mean: maximise "
-        "w0 w1 (mu0 - mu1)^2 over t (np.cumsum over the histogram does it for all t)."
+        "try every grey level t as the threshold and keep the one whose two classes are "
+        "furthest apart, in the task's sense.",
+        "a normalised histogram (`np.bincount(image.ravel(), minlength=256) / image.size`) "
+        "and its running sums (`np.cumsum`) give w0 and w0 * mu0 for every t at once.",
     )
     rng = np.random.default_rng(2)
     img = np.concatenate([rng.normal(70, 12, 3000), rng.normal(160, 20, 7000)])
@@ -242,31 +317,72 @@ def otsu_threshold(fn: Callable) -> CheckResult:
         atol=1.0,
         hint=hint,
         units="grey levels",
-        diagnoses=[(float(img.mean()), "that is the mean grey level.")],
+        diagnoses=[
+            (float(img.mean()), "that is the mean grey level, not the best split."),
+            (float(np.median(img)), "that is the median grey level, not the best split."),
+        ],
     )
 
 
 def remove_small_nm(fn: Callable) -> CheckResult:
-    """Check ``fn(mask, min_volume_nm3, voxel_size_nm) -> mask`` without the small objects."""
+    """Check ``fn(mask, min_volume_nm3, voxel_size_nm) -> mask`` without the small objects.
+
+    Diagnosed: every object removed (voxel counts compared with nm³), nothing
+    removed, the object on the limit removed (``>`` for ``>=``), and objects
+    touching at an edge counted as one (full connectivity for faces only).
+    """
     from skimage import measure
 
     name = "remove small objects (nm³)"
     hint = (
-        "convert the volume to voxels (divide by voxel_size**3), label the mask, count each "
-        "label's voxels with np.bincount, keep labels with at least that many."
+        "number the objects, measure each one's size, and keep the large ones; "
+        "compare sizes in one unit.",
+        "`measure.label(mask, connectivity=1)` numbers the objects; `np.bincount` of the "
+        "labels counts each one's voxels; a voxel holds voxel_size**3 nm³.",
     )
-    mask = np.zeros((12, 20, 20), bool)
+    mask = np.zeros((14, 20, 20), bool)
     mask[1:3, 1:3, 1:3] = True  # 8 voxels
     mask[5:8, 5:8, 5:8] = True  # 27 voxels
     mask[1:10, 12:18, 12:18] = True  # 324 voxels
-    lab = measure.label(mask)
+    mask[9:11, 1:3, 1:6] = True  # 20 voxels, touching the next one along an edge only
+    mask[11:13, 3:5, 1:6] = True  # 20 voxels
     vs, min_vol = 20.0, 27 * 20.0**3  # keep objects of at least 27 voxels
-    sizes = np.bincount(lab.ravel())
-    expected = (sizes >= 27)[lab] & mask
+
+    def kept(connectivity: int, keep: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        lab = measure.label(mask, connectivity=connectivity)
+        return keep(np.bincount(lab.ravel()))[lab] & mask
+
+    expected = kept(1, lambda n: n >= 27)
+    known = [
+        (
+            np.zeros_like(mask),
+            "every object was removed: voxel counts compared with a volume in nm³? "
+            "Convert one into the other's unit with the volume of one voxel.",
+        ),
+        (
+            mask,
+            "nothing was removed: is the limit converted between nm³ and voxels once, "
+            "and only once?",
+        ),
+        (
+            kept(1, lambda n: n > 27),
+            "you also removed the object whose volume equals the limit; keep objects of "
+            "*at least* the given volume.",
+        ),
+        (
+            kept(3, lambda n: n >= 27),
+            "two objects that touch only along an edge were counted as one: objects are "
+            "connected by their faces (`connectivity=1`).",
+        ),
+    ]
     value, problem = _call(fn, (mask.copy(), min_vol, vs), name=name, hint=hint)
     if problem is None:
         problem = mask_problem(
-            np.asarray(value) if value is not None else None, mask.shape, want="mask", name=name
+            np.asarray(value) if value is not None else None,
+            mask.shape,
+            want="mask",
+            name=name,
+            hint=hint,
         )
     if problem is None:
         got = np.asarray(value, bool)
@@ -277,23 +393,13 @@ def remove_small_nm(fn: Callable) -> CheckResult:
                 message="kept exactly the objects of at least "
                 "27 voxels (the 27-voxel object sits on the limit).",
             )
-        elif np.array_equal(got, (sizes > 27)[lab] & mask):
-            problem = _fail(
-                name,
-                "you also removed the object whose volume equals the limit; "
-                "keep objects of *at least* the given volume.",
-                hint,
-            )
-        elif got.sum() == mask.sum():
-            problem = _fail(
-                name,
-                "nothing was removed. Is the volume converted from nm³ to "
-                "voxels (divide by voxel_size**3)?",
-                hint,
-            )
         else:
+            diagnosis = next((d for alt, d in known if np.array_equal(got, alt)), "")
             problem = _fail(
-                name, f"{int((got != expected).sum())} voxels differ from the right mask.", hint
+                name,
+                f"{int((got != expected).sum())} voxels differ from the right mask.",
+                hint,
+                diagnosis,
             )
     return show(problem)
 
@@ -310,17 +416,23 @@ def segmentation_quality(
 
     ``labels`` is a label image, or the learner's function, called with ``args``.
 
-    The message says what went wrong where it can tell: too much or too little
+    The diagnosis says what went wrong where it can tell: too much or too little
     foreground (over- or under-segmentation), merged objects, split objects.
     """
     from emcourse.segment.metrics import dice, match_instances, variation_of_information
 
     name = "segmentation quality"
+    hint = (
+        "chain the lesson's steps: smooth, threshold a band of grey levels chosen on the "
+        "tuning block, clean the mask, then give each object its own number.",
+        "`segment.band_from_labels` on the smoothed tuning block gives the band; "
+        "`ndi.binary_opening`, `segment.fill_holes_per_slice` and your `remove_small_nm` clean "
+        "the mask; a watershed from distance-transform markers (`segment.split_touching`) "
+        "numbers the objects.",
+    )
     truth = np.asarray(truth)
     if callable(labels):
-        labels, problem = _call(
-            labels, tuple(args), name=name, hint="return an instance label image"
-        )
+        labels, problem = _call(labels, tuple(args), name=name, hint=hint)
         if problem is not None:
             return show(problem)
     problem = mask_problem(
@@ -328,6 +440,7 @@ def segmentation_quality(
         truth.shape,
         want="labels",
         name=name,
+        hint=hint,
     )
     if problem is not None:
         return show(problem)
@@ -340,38 +453,33 @@ def segmentation_quality(
     notes = []
     if fg_ratio > 1.15:
         notes.append(
-            f"you mark {fg_ratio:.0%} of the true foreground: over-segmentation "
-            "(a threshold too permissive, or distractors kept)"
+            "over-segmentation: too much foreground (a threshold too permissive, "
+            "or distractors kept)"
         )
     elif fg_ratio < 0.85:
         notes.append(
-            f"you mark only {fg_ratio:.0%} of the true foreground: under-segmentation "
-            "(a threshold too strict, or too much erosion)"
+            "under-segmentation: too little foreground (a threshold too strict, "
+            "or too much erosion)"
         )
     if merge > 1.5 * split and n_p < n_t:
-        notes.append(
-            f"{n_p} objects for {n_t} true ones: some touching objects are merged "
-            "(split them with a watershed from markers)"
-        )
+        notes.append("some touching objects are merged (split them with a watershed from markers)")
     elif split > 1.5 * merge and n_p > n_t:
-        notes.append(
-            f"{n_p} objects for {n_t} true ones: some objects are split in pieces "
-            "(fewer markers, or remove small fragments)"
-        )
+        notes.append("some objects are split in pieces (fewer markers, or remove small fragments)")
     passed = d >= min_dice and s.f1 >= min_f1
     message = (
         f"Dice {d:.3f} (aim: at least {min_dice}), instance F1 at IoU 0.5 {s.f1:.3f} "
-        f"(aim: at least {min_f1}); {n_p} objects found, {n_t} true."
+        f"(aim: at least {min_f1}); {n_p} objects found, {n_t} true; you mark "
+        f"{fg_ratio:.0%} of the true foreground."
     )
-    if notes and not passed:
-        message += " " + "; ".join(notes) + "."
     return show(
         CheckResult(
             passed,
             name,
             value=(round(d, 3), round(s.f1, 3)),
             tolerance=(min_dice, min_f1),
+            hint=hint,
             message=message,
+            diagnosis="" if passed else "; ".join(notes) + ("." if notes else ""),
         )
     )
 
@@ -382,7 +490,11 @@ def segmentation_quality(
 def feature_memory(fn: Callable) -> CheckResult:
     """Check ``fn(shape, n_features, itemsize) -> gigabytes`` (1 GB = 1e9 bytes)."""
     name = "feature memory"
-    hint = "voxels times features times bytes per number; 1 GB is 1e9 bytes."
+    hint = (
+        "every voxel stores n_features numbers: count the numbers, then their bytes.",
+        "`np.prod(shape)` is the number of voxels; each number takes itemsize bytes; "
+        "1 GB is 1e9 bytes.",
+    )
     cases = [((256, 256, 256), 25, 4), ((32, 256, 256), 16, 4), ((64, 512, 512), 16, 8)]
 
     def run(shape, n, size):
@@ -401,6 +513,7 @@ def feature_memory(fn: Callable) -> CheckResult:
                 (expected * 1e9, "that is in bytes; divide by 1e9 for GB."),
                 (expected / size, "the bytes per number (itemsize) are missing."),
                 (expected * 1e9 / 2**30, "that is GiB (2**30 bytes); use GB (1e9)."),
+                (expected / n, "the number of features is missing: each voxel has n_features."),
             ],
             show_result=False,
         )
@@ -415,9 +528,15 @@ def mask_quality(
     from emcourse.segment.metrics import dice
 
     name = "mask quality"
+    hint = (
+        "the lesson's four steps: features of the training block, scribbles from its labels, "
+        "a forest trained on them, then a probability for every voxel of the test block.",
+        "`segment.feature_stack` -> `segment.scribbles` -> `segment.train_forest` -> "
+        "`segment.predict_volume`, and a threshold on the probability gives the mask.",
+    )
     truth = np.asarray(truth)
     if callable(mask):
-        mask, problem = _call(mask, tuple(args), name=name, hint="return a boolean mask")
+        mask, problem = _call(mask, tuple(args), name=name, hint=hint)
         if problem is not None:
             return show(problem)
     problem = mask_problem(
@@ -425,6 +544,7 @@ def mask_quality(
         truth.shape,
         want="mask",
         name=name,
+        hint=hint,
     )
     if problem is not None:
         return show(problem)
@@ -434,10 +554,21 @@ def mask_quality(
     message = (
         f"Dice {d:.3f} (aim: at least {min_dice}); you mark {ratio:.0%} of the true foreground."
     )
+    diagnosis = ""
     if d < min_dice and ratio > 1.15:
-        message += " Too much: raise the probability threshold, or add background scribbles."
+        diagnosis = (
+            "too much foreground: raise the probability threshold, or add background scribbles."
+        )
     elif d < min_dice and ratio < 0.85:
-        message += " Too little: lower the threshold, or add foreground scribbles."
+        diagnosis = "too little foreground: lower the threshold, or add foreground scribbles."
     return show(
-        CheckResult(d >= min_dice, name, value=round(d, 3), tolerance=min_dice, message=message)
+        CheckResult(
+            d >= min_dice,
+            name,
+            value=round(d, 3),
+            tolerance=min_dice,
+            hint=hint,
+            message=message,
+            diagnosis=diagnosis,
+        )
     )
