@@ -278,6 +278,11 @@ Before the first lesson, check your set-up in a terminal (**File > New >
 Terminal**): `emcourse doctor` prints one line per check and the command that
 fixes each problem. Lessons use real archive data when they can fetch them and
 say so when they use a synthetic stand-in instead.
+
+A check gives no hint until you have tried, then one more step of a hint at
+each wrong attempt. It keeps a record on this machine only: `emcourse progress`
+shows what you have done and what comes next, and on a hub `emcourse submit`
+hands it in to your instructor.
 """
 START_OUTRO = """\
 The course book (the same lessons with their outputs, and the pages on set-up,
