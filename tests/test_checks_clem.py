@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from emcourse import checks, clem
+from emcourse.checks.clem_questions import CHOICES
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -353,3 +358,84 @@ def test_mutual_information_names_raw_counts(capsys):
 
     r = checks.clem_mutual_information(counts)
     assert not r.passed and "raw counts" in r.diagnosis
+
+
+# -- the questions ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return clem.standin_pair(seed=0)
+
+
+def test_questions_refuse_before_an_answer(pair, capsys):
+    for r in (
+        checks.clem_small_bead_prediction(..., pair),
+        checks.clem_four_landmarks_prediction(..., clem.standin_cosem_landmarks()),
+        checks.clem_one_wrong_pair_prediction(..., clem.standin_landmarks(20, seed=0)),
+        checks.clem_ellipse_coverage_prediction(...),
+    ):
+        assert r.status == "not done" and "Commit your prediction first" in r.message
+    for task in CHOICES:
+        r = getattr(checks, task)(...)
+        assert r.status == "not done" and "Choose an option first" in r.message
+
+
+def test_small_bead_prediction(pair, capsys):
+    assert checks.clem_small_bead_prediction(240, pair).passed
+    r = checks.clem_small_bead_prediction(40, pair)
+    assert not r.passed and "bead's own size" in r.diagnosis
+    assert "standard deviation" in checks.clem_small_bead_prediction(100, pair).diagnosis
+    assert "quadrature" in checks.clem_small_bead_prediction(280, pair).diagnosis
+
+
+def test_four_landmarks_prediction(capsys):
+    lm = clem.standin_cosem_landmarks()
+    r = checks.clem_four_landmarks_prediction(0.0, lm)
+    assert r.passed and "the result is 0 nm" in r.message
+    fre_all = clem.fre(clem.fit(lm.moving, lm.fixed), lm.moving, lm.fixed)
+    r = checks.clem_four_landmarks_prediction(fre_all, lm)
+    assert not r.passed and "fit to all the landmarks" in r.diagnosis
+
+
+def test_one_wrong_pair_prediction(capsys):
+    lm = clem.standin_landmarks(20, seed=0)
+    assert checks.clem_one_wrong_pair_prediction(5, lm).passed
+    r = checks.clem_one_wrong_pair_prediction(1, lm)
+    assert not r.passed and "does not average out" in r.diagnosis
+
+
+def test_ellipse_coverage_prediction(capsys):
+    assert checks.clem_ellipse_coverage_prediction(65).passed
+    r = checks.clem_ellipse_coverage_prediction(95)
+    assert not r.passed and "every source of error" in r.diagnosis
+
+
+@pytest.mark.parametrize("task", sorted(CHOICES))
+def test_choices_explain_every_option(task, capsys):
+    q = CHOICES[task]
+    assert 3 <= len(q["options"]) <= 4
+    ask = getattr(checks, task)
+    assert ask(q["correct"]).passed
+    for letter in set(q["options"]) - {q["correct"]}:
+        r = ask(letter)
+        assert not r.passed and r.diagnosis == q["why_not"][letter]
+    assert ask("z").status == "failed"
+
+
+@pytest.mark.parametrize("task", sorted(CHOICES))
+def test_each_choice_is_shown_in_its_sheet(task):
+    """The sheet lists exactly the options that the check knows (its text, any line breaks)."""
+    import nbformat
+
+    sheets = sorted((REPO / "solutions" / "30-clem").glob("*.ipynb"))
+    for sheet in sheets:
+        nb = nbformat.read(sheet, as_version=4)
+        if f"checks.{task}(" in "".join(c.source for c in nb.cells):
+            text = " ".join(
+                " ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown"
+            )
+            for letter, option in CHOICES[task]["options"].items():
+                assert f"({letter}) {' '.join(option.split())}" in text, (sheet.name, letter)
+            return
+    pytest.fail(f"no CLEM sheet asks {task}")
