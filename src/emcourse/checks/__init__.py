@@ -20,6 +20,8 @@ from emcourse.checks.clem import *  # noqa: F403
 from emcourse.checks.clem import __all__ as _clem_all
 from emcourse.checks.clem_overlay import *  # noqa: F403
 from emcourse.checks.clem_overlay import __all__ as _clem_overlay_all
+from emcourse.checks.clem_questions import *  # noqa: F403
+from emcourse.checks.clem_questions import __all__ as _clem_questions_all
 from emcourse.checks.resolution import *  # noqa: F403
 from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.segmentation import *  # noqa: F403
@@ -42,6 +44,7 @@ __all__ = [
     *_segmentation_questions_all,
     *_clem_all,
     *_clem_overlay_all,
+    *_clem_questions_all,
 ]
 
 TASKS = [
@@ -54,6 +57,7 @@ TASKS = [
     *_segmentation_questions_all,
     *_clem_all,
     *_clem_overlay_all,
+    *_clem_questions_all,
 ]
 __all__ += ["TASKS"]
 for _name in TASKS:

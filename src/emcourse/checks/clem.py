@@ -5,7 +5,8 @@ equally good): it maps hidden targets of a seeded stand-in and reports the
 RMS distance from where they truly belong, against the reference fit's. When
 the learner's matrix is wrong in a way that a known slip explains (the matrix
 transposed, the direction swapped, pixels instead of nanometres, the x and y
-axes swapped), the hint names the slip.
+axes swapped, a homogeneous row missing), a diagnosis names the slip instead of
+a hint. Hints are ladders (a nudge, then the method), never the answer.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ __all__ = [
 
 SLIPS = {
     "transposed": "your matrix looks transposed: rows and columns swapped. With points as rows, "
-    "`fixed = moving @ A.T + t`; a least-squares solution of `[moving, 1] @ X = fixed` is "
-    "X = [A.T; t], so the matrix is X.T with a last row (0, ..., 0, 1).",
+    "`fixed = moving @ A.T + t`: what a least-squares solver returns for points as rows is "
+    "laid out the other way round from the matrix that maps a column vector.",
     "inverse": "your transform runs the wrong way: it maps EM onto light. Swap the roles of "
     "moving and fixed (or invert the matrix).",
     "pixels": "your transform is in pixels: convert the pixel indices to nanometres (index * "
@@ -46,6 +47,22 @@ SLIPS = {
     "columns, and so is the matrix. Reverse the column order only when writing files "
     "for other tools.",
 }
+
+# A matrix of the wrong shape that a known slip explains, by (rows, columns) - (K, K).
+SHAPE_SLIPS = {
+    (0, 0): "your matrix has no translation: it is the linear part only. A homogeneous matrix "
+    "has one more row and column than the points have coordinates.",
+    (1, 0): "that looks like the least-squares solution itself, one row per input coordinate "
+    "and the constant: it is not yet laid out as the matrix that maps a point.",
+    (0, 1): "the bottom row of the homogeneous matrix is missing: it keeps the constant 1 of a "
+    "point as 1, so that matrices compose and invert.",
+}
+
+
+SAME_PIXEL = (
+    "your points were converted with one pixel size (or the two swapped): the light and the EM "
+    "images have pixels of different sizes, and each point set needs its own."
+)
 
 
 def _rms(e) -> float:
@@ -101,7 +118,11 @@ def transform_feedback(
     k = np.shape(targets)[1]
     like = np.eye(k + 1)
     problem = _validate(matrix, like, name=name, hint=hint, subject="your matrix")
-    if problem is None:
+    if problem is not None:
+        shape = np.shape(matrix) if isinstance(matrix, np.ndarray) else ()
+        if len(shape) == 2:
+            problem.diagnosis = SHAPE_SLIPS.get((shape[0] - k, shape[1] - k), "")
+    else:
         m = np.asarray(matrix, dtype=np.float64)
         tol = max(rel * reference_tre, reference_tre + slack)
         tre = _tre(m, truth, targets)
@@ -154,8 +175,12 @@ def clem_landmark_fit(fn: Callable) -> CheckResult:
 
     name = "affine landmark fit"
     hint = (
-        "append a column of ones to `moving` and solve `[moving, 1] @ X = fixed` with "
-        "np.linalg.lstsq; the 4x4 matrix is X.T with a last row (0, 0, 0, 1)."
+        "an affine map is linear in homogeneous coordinates: give every moving point a 1 as an "
+        "extra coordinate, and the fit becomes ordinary linear least squares.",
+        "np.linalg.lstsq solves `a @ x = fixed` for `a` = the moving points with a column of "
+        "ones; compare the shape and layout of its solution with the matrix that "
+        "`fixed ≈ moving @ M[:3, :3].T + M[:3, 3]` asks for, and give it the bottom row that "
+        "every homogeneous matrix has.",
     )
 
     def runs():
@@ -188,7 +213,12 @@ def clem_pixel_transform(fn: Callable) -> CheckResult:
     from emcourse import clem
 
     name = "light-to-EM transform in nanometres"
-    hint = "convert both point sets to nm (index * pixel size), then fit as before."
+    hint = (
+        "the matrix must map nanometres onto nanometres, but the clicks are pixel indices of two "
+        "images with different pixels.",
+        "convert each point set with its own pixel size (pixel (i, j) is centred at "
+        "(i, j) * pixel), then fit in 2D as in task 1.",
+    )
 
     def runs():
         for seed in (31, 32):
@@ -205,6 +235,14 @@ def clem_pixel_transform(fn: Callable) -> CheckResult:
             def pixel_fix(m, s_lm=s_lm, s_em=s_em):
                 return s_em @ m @ np.linalg.inv(s_lm)
 
+            # one pixel size for both sets (either one), or the two swapped
+            r = np.diag([pair.em_pixel / pair.lm_pixel] * 2 + [1.0])
+            one_size = [
+                (lambda m, r=r: r @ m, SAME_PIXEL),
+                (lambda m, r=r: m @ r, SAME_PIXEL),
+                (lambda m, r=r: r @ m @ r, SAME_PIXEL),
+            ]
+
             value, problem = _call(
                 fn, (lm_px, em_px, pair.lm_pixel, pair.em_pixel), name=name, hint=hint
             )
@@ -219,6 +257,7 @@ def clem_pixel_transform(fn: Callable) -> CheckResult:
                 reference_tre=ref,
                 hint=hint,
                 pixel_fix=pixel_fix,
+                fixes=one_size,
                 show_result=False,
             )
 
@@ -251,6 +290,11 @@ def clem_tre_affine(fn: Callable) -> CheckResult:
             clem.tre_rigid(fid, targets, fle),
             "that is Fitzpatrick's rigid formula; an affine fit needs the regression form.",
         ),
+        (
+            fle * np.sqrt(lever / len(fid)),
+            "the 1/N term is missing: even at the centroid a fit to N points is off by about "
+            "FLE / sqrt(N).",
+        ),
     ]
     return check_function(
         fn,
@@ -263,7 +307,14 @@ def clem_tre_affine(fn: Callable) -> CheckResult:
         units="nm",
         what="predicted TRE",
         diagnoses=diagnoses,
-        hint="TRE^2 = FLE^2 (1/N + (r - c)^T S^-1 (r - c)), c the centroid, S the scatter matrix.",
+        hint=(
+            "two parts add up: the error of the fitted centre (the 1/N term), and a lever that "
+            "grows with the distance of the target from the fiducials' centroid, measured "
+            "against how the fiducials spread in that direction.",
+            "c is the fiducials' mean; S is a 3 x 3 sum of outer products of the centred "
+            "fiducials (not divided by N); one quadratic form per target, in a loop or with "
+            "np.einsum over rows.",
+        ),
     )
 
 
@@ -301,7 +352,13 @@ def clem_fle_from_fre(fn: Callable) -> CheckResult:
         units="nm",
         what="FLE values",
         diagnoses=diagnoses,
-        hint="E[FRE^2] = (1 - D/(K N)) FLE^2 with D the fit's parameters and K = 3.",
+        hint=(
+            "FRE is measured on the points the fit was made to, so the fit has already bent "
+            "towards their errors: FLE is the larger of the two.",
+            "solve the expectation in the task for FLE; D counts what each kind of 3D fit may "
+            "choose: a rotation and a translation, then a scale as well, then a whole linear "
+            "map and a translation.",
+        ),
     )
 
 
@@ -386,6 +443,10 @@ def clem_binned_centre(fn: Callable) -> CheckResult:
             "corner), not its centre: the centre is (factor - 1) / 2 fine pixels further.",
         ),
         (
+            tuple(f * i + (f - 1) / 2 for i, f, p in cases),
+            "your positions are in fine pixels, not nanometres: multiply by the pixel size.",
+        ),
+        (
             tuple((f * i + f / 2) * p for i, f, p in cases),
             "half a binned pixel past the first fine "
             "pixel's centre overshoots by half a fine pixel: the block spans fine centres "
@@ -405,7 +466,12 @@ def clem_binned_centre(fn: Callable) -> CheckResult:
         units="nm",
         what="positions",
         diagnoses=diagnoses,
-        hint="average the centres of the fine pixels in the block.",
+        hint=(
+            "a binned pixel sits where the fine pixels it averages sit, on average.",
+            "list the fine pixels of binned pixel `index` (the first is factor * index, there "
+            "are `factor` of them), put each at its centre (fine index * pixel), and take the "
+            "middle of the first and the last.",
+        ),
     )
 
 
@@ -419,9 +485,11 @@ def clem_resample(fn: Callable) -> CheckResult:
 
     name = "light image resampled onto the EM grid"
     hint = (
-        "for every EM pixel centre y = index * em_pixel, find the light position "
-        "u = inv(matrix) @ y and sample the light image at u / lm_pixel "
-        "(scipy.ndimage.map_coordinates, order=1)."
+        "pull, do not push: for every EM pixel, ask where its centre comes from in the light "
+        "image, and read the light value there.",
+        "EM pixel centres in nm are their indices times em_pixel; `matrix` maps light nm to EM "
+        "nm, so its inverse takes them back to light nm; divide by lm_pixel for fractional "
+        "light indices and interpolate there (scipy.ndimage.map_coordinates, order=1, cval=0).",
     )
     pair = clem.standin_pair(seed=51, em_shape=(96, 112), lm_shape=(32, 36), n_mito=5, n_lyso=2)
     m = pair.truth["matrix"]
@@ -445,6 +513,14 @@ def clem_resample(fn: Callable) -> CheckResult:
             "the light pixel size is missing: divide the light "
             "position in nm by lm_pixel to get its pixel index.",
         ),
+        (
+            clem.warp(lm, clem.matrix_xyz(m), **kw),
+            SLIPS["axes"],
+        ),
+        (
+            clem.warp(lm, m, moving_pixel=pair.lm_pixel, out_shape=pair.em.shape, out_pixel=1.0),
+            "the EM pixel size is missing: an EM pixel's centre in nm is its index times em_pixel.",
+        ),
     ]
     return check_function(
         fn,
@@ -457,6 +533,17 @@ def clem_resample(fn: Callable) -> CheckResult:
         diagnoses=diagnoses,
         hint=hint,
     )
+
+
+def _width_at(profile, level: float, pixel: float) -> float:
+    """Width of a single peak where it crosses ``level`` (no background subtracted)."""
+    p = np.asarray(profile, dtype=np.float64)
+    k = int(np.argmax(p))
+    i = np.nonzero(p[:k] < level)[0][-1]
+    j = k + np.nonzero(p[k:] < level)[0][0]
+    left = np.interp(level, [p[i], p[i + 1]], [i, i + 1])
+    right = np.interp(level, [p[j], p[j - 1]], [j, j - 1])
+    return float((right - left) * pixel)
 
 
 def clem_fwhm(fn: Callable) -> CheckResult:
@@ -478,6 +565,16 @@ def clem_fwhm(fn: Callable) -> CheckResult:
             tuple(e / p for e, (_, p) in zip(expected, cases, strict=True)),
             "your width is in pixels: multiply by the pixel size.",
         ),
+        (
+            tuple(e / 2 for e in expected),
+            "that is half the width (from the peak to one crossing): measure between the "
+            "crossings on both sides.",
+        ),
+        (
+            tuple(_width_at(p, p.max() / 2, px) for p, px in cases),
+            "the background is still in: half of the raw maximum lies below the bead's half "
+            "maximum when the profile sits on a background. Subtract the background first.",
+        ),
     ]
 
     def call_all(_):
@@ -492,6 +589,11 @@ def clem_fwhm(fn: Callable) -> CheckResult:
         units="nm",
         what="widths",
         diagnoses=diagnoses,
-        hint="subtract the background (the minimum), find where the profile "
-        "crosses half its maximum on each side (np.interp between samples).",
+        hint=(
+            "the width is measured at half the bead's own height, above the background, on "
+            "both sides of the peak.",
+            "subtract the minimum; from np.argmax walk left and right to the first samples "
+            "below half the peak, place each crossing between that sample and its neighbour "
+            "with np.interp, and convert the distance to nm at the end.",
+        ),
     )

@@ -45,6 +45,19 @@ def clem_ellipse_axes(fn: Callable) -> CheckResult:
             "1.96 is the 95 % point of ONE Gaussian variable; in 2D "
             "the radius is sqrt(-2 ln(1 - p)) = 2.45 for 95 %.",
         ),
+        (
+            tuple(v for i in (0, 2) for v in expected[i : i + 2][::-1]),
+            "your axes come minor first: return the major (longer) semi-axis first.",
+        ),
+        (
+            tuple(
+                -2 * np.log(1 - p) * v
+                for c, p in cases
+                for v in np.sqrt(np.linalg.eigvalsh(c))[::-1]
+            ),
+            "you scaled by the squared radius: the chi-square quantile is the radius squared, in "
+            "units of variance; the semi-axes need its square root.",
+        ),
     ]
 
     def call_all(_):
@@ -62,8 +75,13 @@ def clem_ellipse_axes(fn: Callable) -> CheckResult:
         units="nm",
         what="semi-axes",
         diagnoses=diagnoses,
-        hint="eigenvalues of the covariance are the variances along the "
-        "ellipse's axes; scale their square roots by the chi-square radius.",
+        hint=(
+            "the covariance's eigenvectors point along the ellipse's axes, and its eigenvalues "
+            "are the variances along them.",
+            "standard deviations along the axes are the square roots of the eigenvalues; scale "
+            "both by the radius, in standard deviations, that encloses probability "
+            "`confidence` of a 2D Gaussian (chi-square with 2 degrees of freedom); major first.",
+        ),
     )
 
 
@@ -73,8 +91,10 @@ def clem_matrix_for_xyz_tool(fn: Callable) -> CheckResult:
 
     name = "matrix for an x, y, z tool in micrometres"
     hint = (
-        "reverse the order of the axes (rows and columns of the 3 x 3 part, and the "
-        "translation), then divide the translation by 1000."
+        "two things change: the order of the axes, which moves entries of the whole matrix, and "
+        "the unit, which concerns only the part of the matrix that is a length.",
+        "reverse the order of the rows and of the columns of the 3 x 3 block and of the "
+        "translation; the linear part has no unit, the translation is in nm and becomes µm.",
     )
     lm = clem.standin_landmarks(12, seed=71)
     m = clem.fit(lm.moving, lm.fixed)
@@ -100,8 +120,36 @@ def clem_matrix_for_xyz_tool(fn: Callable) -> CheckResult:
     def reorder(x):
         return clem.matrix_xyz(x)
 
+    def all_scaled(x):
+        y = x.copy()
+        y[:3, :3] *= 1000.0
+        return y
+
+    def times_1000(x):
+        y = x.copy()
+        y[:3, 3] /= 1000.0 * 1000.0
+        return y
+
+    order = [2, 1, 0, 3]
+    half = (
+        "only the rows or only the columns were reversed: the matrix takes a point in and "
+        "gives a point out, so the axis order changes on both sides."
+    )
+
     fixes = [
         (unit_fix, "the translation is still in nm: divide it by 1000 for micrometres."),
+        (
+            all_scaled,
+            "the whole 3 x 3 block was scaled too: a linear map from µm to µm is the same as "
+            "from nm to nm; only the translation is a length.",
+        ),
+        (
+            times_1000,
+            "the translation was multiplied by 1000: a micrometre is 1000 nm, so the same "
+            "length is a smaller number in µm.",
+        ),
+        (lambda x: x[:, order], half),
+        (lambda x: x[order], half),
         (
             reorder,
             "the axes are still in (z, y, x) order: reverse rows and columns of the "
@@ -121,8 +169,11 @@ def clem_bigwarp_row(fn: Callable) -> CheckResult:
     """
     name = "BigWarp landmark row"
     hint = (
-        'quote every field: \'"Pt-0","true","x","y","z","x","y","z"\', coordinates in µm, '
-        "x first (reverse the (z, y, x) order), moving before fixed."
+        "read the format's definition field by field: what comes after the name, which point "
+        "comes first, which axis first, and in which unit.",
+        "reverse each (z, y, x) point so that x comes first, convert nm to µm, write the name, "
+        '"true", the moving point, then the fixed point, each field in double quotes, joined by '
+        "commas.",
     )
     mov = np.array([1200.0, 5250.5, 10300.25])
     fix = np.array([1500.0, 6000.0, 9800.0])
@@ -130,8 +181,8 @@ def clem_bigwarp_row(fn: Callable) -> CheckResult:
     if problem is not None:
         return show(problem)
 
-    def verdict(ok, message):
-        return show(CheckResult(ok, name, hint=hint, message=message))
+    def verdict(ok, message, diagnosis=""):
+        return show(CheckResult(ok, name, hint=hint, message=message, diagnosis=diagnosis))
 
     if not isinstance(value, str):
         return verdict(False, f"your row is a {type(value).__name__}; return one line of text.")
@@ -140,7 +191,11 @@ def clem_bigwarp_row(fn: Callable) -> CheckResult:
     if len(fields) != 8:
         return verdict(False, f"your row has {len(fields)} fields; a 3D BigWarp row has 8.")
     if not all(f.startswith('"') and f.endswith('"') for f in line.split(",")):
-        return verdict(False, "BigWarp writes every field in double quotes, numbers included.")
+        return verdict(
+            False,
+            "some fields are not in double quotes.",
+            "BigWarp writes every field in double quotes, numbers included.",
+        )
     if fields[:2] != ["Pt-3", "true"]:
         return verdict(
             False, f'the first two fields are {fields[:2]}; expected the name and "true" (active).'
@@ -152,15 +207,29 @@ def clem_bigwarp_row(fn: Callable) -> CheckResult:
     want = np.concatenate([mov[::-1], fix[::-1]]) / 1000
     if np.allclose(nums, want, rtol=1e-9):
         return verdict(True, "your row matches the BigWarp format: quoted, x first, µm.")
-    if np.allclose(nums, want * 1000):
-        return verdict(
-            False, "your coordinates are in nm; BigWarp uses the images' calibrated unit, µm here."
-        )
-    if np.allclose(nums, np.concatenate([mov, fix]) / 1000):
-        return verdict(False, "your coordinates are in (z, y, x) order; BigWarp wants x first.")
-    if np.allclose(nums, np.concatenate([fix[::-1], mov[::-1]]) / 1000):
-        return verdict(False, "moving and fixed are swapped: moving (light) comes first.")
-    return verdict(False, "the coordinates do not match the points given.")
+    wrong = "the coordinates do not match the points given."
+    slips = [
+        (
+            want * 1000,
+            "your coordinates are in nm; BigWarp uses the images' calibrated unit, µm here.",
+        ),
+        (
+            np.concatenate([mov, fix]) / 1000,
+            "your coordinates are in (z, y, x) order; BigWarp wants x first.",
+        ),
+        (
+            np.concatenate([fix[::-1], mov[::-1]]) / 1000,
+            "moving and fixed are swapped: moving (light) comes first.",
+        ),
+        (
+            np.concatenate([mov, fix]),
+            "your coordinates are in nm and in (z, y, x) order; BigWarp wants µm, x first.",
+        ),
+    ]
+    for alt, diagnosis in slips:
+        if np.allclose(nums, alt):
+            return verdict(False, wrong, diagnosis)
+    return verdict(False, wrong)
 
 
 def clem_ransac(fn: Callable) -> CheckResult:
@@ -174,8 +243,11 @@ def clem_ransac(fn: Callable) -> CheckResult:
 
     name = "RANSAC affine fit"
     hint = (
-        "repeat: draw 4 pairs at random, fit them exactly, count the pairs within "
-        "`threshold`; keep the best, then refit by least squares on its inliers."
+        "four pairs fix a 3D affine transform exactly; a sample of right pairs agrees with most "
+        "of the other pairs, a sample holding a wrong pair with few.",
+        "repeat many times: draw 4 different pairs at random, fit them, count the pairs whose "
+        "residual under that fit is below `threshold`; keep the sample with most agreement, "
+        "refit by least squares on its inliers, and mark the inliers under that refit.",
     )
 
     def runs():
@@ -197,20 +269,40 @@ def clem_ransac(fn: Callable) -> CheckResult:
                     False, name, hint=hint, message="return two things: `matrix, inliers`."
                 )
                 return
-            yield transform_feedback(
-                name, matrix, truth, t, reference_tre=ref, rel=1.5, hint=hint, show_result=False
-            )
             inl = np.asarray(inliers, dtype=bool).ravel()
             same = inl.shape == good.shape and np.array_equal(inl, good)
-            yield CheckResult(
-                same,
-                name,
-                hint=hint,
-                message="your inliers are the true pairs."
-                if same
-                else "your inliers are not exactly the true pairs "
-                f"({int(inl.sum())} kept, {int(good.sum())} true).",
+            if not same:
+                diagnosis = ""
+                if inl.shape == good.shape and inl.all():
+                    diagnosis = (
+                        "every pair is marked an inlier: a fit to all pairs, wrong ones "
+                        "included, is what RANSAC is there to avoid."
+                    )
+                elif inl.shape == good.shape and np.array_equal(inl, ~good):
+                    diagnosis = (
+                        "your inliers are exactly the wrong pairs: True must mark the pairs "
+                        "that agree with the fit (residual below the threshold)."
+                    )
+                yield CheckResult(
+                    False,
+                    name,
+                    hint=hint,
+                    diagnosis=diagnosis,
+                    message="your inliers are not exactly the true pairs "
+                    f"({int(inl.sum())} kept, {int(good.sum())} true).",
+                )
+                return
+            result = transform_feedback(
+                name, matrix, truth, t, reference_tre=ref, rel=1.5, hint=hint, show_result=False
             )
+            if not result.passed and not result.diagnosis and result.value is not None:
+                fit_all = clem.fit(lm.moving, lm.fixed)
+                if _tre(np.asarray(matrix, dtype=float), fit_all, t) <= 1.0:
+                    result.diagnosis = (
+                        "your inliers are right but the matrix is the least-squares fit to all "
+                        "pairs: refit on the inliers only."
+                    )
+            yield result
 
     return show(
         _all_passed(
@@ -238,6 +330,11 @@ def clem_ransac_trials(fn: Callable) -> CheckResult:
             "every point of a sample must be an inlier: the chance is "
             "(1 - outliers) ** sample_size.",
         ),
+        (
+            tuple(float(np.ceil(np.log(f) / np.log(1 - o**s))) for o, s, f in cases),
+            "a pair is right with probability 1 - outlier_fraction; you used the outlier "
+            "fraction itself as the chance of a right pair.",
+        ),
     ]
 
     def call_all(_):
@@ -252,8 +349,12 @@ def clem_ransac_trials(fn: Callable) -> CheckResult:
         atol=0.5,
         what="numbers of trials",
         diagnoses=diagnoses,
-        hint="all-inlier sample: w = (1 - e)^s; all n trials fail: (1 - w)^n; "
-        "solve (1 - w)^n <= failure for n.",
+        hint=(
+            "think of one trial first: how likely is it that every pair it draws is right? Then "
+            "how likely is it that all n trials fail?",
+            "set the chance that all n trials fail equal to `failure`, solve for n with "
+            "logarithms, and make n a whole number of trials that is enough.",
+        ),
     )
 
 
@@ -269,10 +370,16 @@ def clem_mutual_information(fn: Callable) -> CheckResult:
         (a, np.abs(a), 24),
     ]
     expected = tuple(clem.mutual_information(x, y, bins=b) for x, y, b in cases)
+    n_px = a.size
     diagnoses = [
         (
             tuple(v / np.log(2) for v in expected),
             "your values are in bits (log2); use the natural logarithm (nats), as the course does.",
+        ),
+        (
+            tuple(n_px * (v - np.log(n_px)) for v in expected),
+            "those come from raw counts: divide the joint histogram by its sum, so that p(a, b) "
+            "is a probability, before taking the marginals and the logarithm.",
         ),
     ]
 
@@ -288,6 +395,12 @@ def clem_mutual_information(fn: Callable) -> CheckResult:
         atol=1e-9,
         what="values",
         diagnoses=diagnoses,
-        hint="np.histogram2d gives counts; divide by their sum for p(a, b); "
-        "sum p log(p / (p(a) p(b))) over non-empty bins.",
+        hint=(
+            "MI compares the joint distribution of the two images' grey values with the product "
+            "of their separate distributions, which is what the joint would be if the images "
+            "were independent.",
+            "np.histogram2d of the flattened images gives joint counts: make them probabilities, "
+            "sum over each axis for the marginals, and add up the formula's terms over the "
+            "non-empty bins only.",
+        ),
     )
