@@ -218,7 +218,8 @@ def test_cells_that_call_an_unfinished_function_are_tagged_to_raise():
         ("code", "%timeit f(1)", {}),  # not plain Python: left alone
         ("code", "print(f)", {"tags": ["keep-me"]}),
         ("code", "def f(x):\n    return x\n\nf(2)", {}),  # the learner's own, finished f
-        ("code", "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION", {}),  # a top-level stub
+        ("code", "### BEGIN SOLUTION\nprint(42)\n### END SOLUTION", {}),  # a top-level stub
+        ("code", "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION", {}),  # committed answer
     ]
     out = exercises.make_exercise(make_notebook(cells))
     tags = [c.metadata.get("tags", []) for c in out.cells]
@@ -232,7 +233,7 @@ def test_check_all_finds_missing_changed_and_stale(course):
     build_all(course)
     assert check_all(course) == []
     target = course / "exercises" / "00-test" / "01-double.ipynb"
-    target.write_text(target.read_text().replace("multiply by two", "hand edit"))
+    target.write_text(target.read_text().replace(exercises.GENERIC_HINT, "hand edit"))
     assert any("differs" in p for p in check_all(course))
     stale = course / "exercises" / "00-test" / "02-gone.ipynb"
     stale.write_text(target.read_text())
