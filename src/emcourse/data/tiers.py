@@ -13,18 +13,36 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from emcourse.data import cache
 from emcourse.data.messages import DataUnavailableError, advice, short, unavailable
 
-__all__ = ["bytes_downloaded", "fetch_file", "mirror_setting", "offline"]
+__all__ = ["bytes_downloaded", "fetch_file", "mirror_setting", "offline", "watch_tiers"]
 
 TIMEOUT = (10, 60)  # seconds: connect, read
 
 _bytes_downloaded = 0
+_watchers: list[set[str]] = []
+
+
+@contextmanager
+def watch_tiers() -> Iterator[set[str]]:
+    """Collect the tier (``cache``, ``mirror``, ``archive``) of every file fetched in the block."""
+    seen: set[str] = set()
+    _watchers.append(seen)
+    try:
+        yield seen
+    finally:
+        _watchers.remove(seen)
+
+
+def _came_from(tier: str) -> None:
+    for seen in _watchers:
+        seen.add(tier)
 
 
 def bytes_downloaded() -> int:
@@ -176,6 +194,7 @@ def download(
                 staging.unlink(missing_ok=True)
             _bytes_downloaded += size
             cache.record_hash(dest, digest)
+            _came_from(tier)
             return dest
     finally:
         logger.setLevel(level)
@@ -223,5 +242,6 @@ def fetch_file(url: str, *, label: str, hint: str, pinned: str = "", **kwargs) -
     """
     found = cache.cached(url, pinned=pinned, suffix=kwargs.get("suffix", ""))
     if found is not None:
+        _came_from("cache")
         return found
     return download(url, label=label, hint=hint, pinned=pinned, **kwargs)
