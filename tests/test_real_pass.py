@@ -26,7 +26,7 @@ from realdata import (
     require_fixtures,
     standins_announced,
 )
-from test_exercises import _text
+from test_exercises import _text, execute
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -139,6 +139,49 @@ def test_exercise_stubs_on_real_data(exercise, real_mirror, tmp_path):
 
     nb, _ = run_on_real_data(exercise, real_mirror, tmp_path, strict=False)
     assert_exercise_runs_and_reports_not_done(nb, exercise.relative_to(REPO).as_posix())
+
+
+def page_banner(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """The executed page's data banner (after every update) as ``{dataset: status}``, in order."""
+    (text,) = [
+        out.data["text/plain"]
+        for cell in nb.cells
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "display_data"
+        and "emcourse-data-banner" in out.get("data", {}).get("text/html", "")
+    ]
+    prefix = "Data on this page: "
+    assert text.startswith(prefix), text
+    items = [item.rsplit(" (", 1) for item in text.removeprefix(prefix).split(" · ")]
+    return {label: status.removesuffix(")") for label, status in items}
+
+
+@pytest.mark.realdata
+@pytest.mark.notebook
+def test_the_offline_and_the_real_pass_show_different_banners(real_mirror, tmp_path, monkeypatch):
+    """One lesson, run offline and then on the real files: its banner follows the data.
+
+    A dataset the mirror serves is a stand-in ("offline") in the first run and
+    real ("from the mirror") in the second; one it lacks is a stand-in in
+    both, for different reasons.
+    """
+    from emcourse import data
+    from emcourse.data.provenance import Record
+
+    lesson = REPO / "notebooks" / "00-archives" / "01-public-archives.ipynb"
+    offline = page_banner(execute(lesson, monkeypatch, tmp_path / "offline", strict=True))
+    real_nb, _ = run_on_real_data(lesson, real_mirror, tmp_path / "real", strict=True)
+    real = page_banner(real_nb)
+    assert list(offline) == list(real), (offline, real)  # the same datasets, in the same order
+    entries = data.registry()
+    served = {Record(n, entries[n]["accession"]).label for n in _served_name_urls()}
+    assert served & set(real), f"{lesson.name} loads no dataset the mirror serves: {real}"
+    for label in real:
+        assert offline[label] == "synthetic stand-in: offline", offline
+        if label in served:
+            assert real[label].startswith("real, ") and real[label].endswith("from the mirror")
+        else:
+            assert real[label] == "synthetic stand-in: not on the mirror", real
 
 
 # -- the mechanism itself (no fixtures needed) ------------------------------------

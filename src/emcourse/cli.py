@@ -275,7 +275,7 @@ def _where_from() -> list[str]:
 def _fetch(names: list[str], all_: bool, verbose: bool = False) -> int:
     from emcourse import data
     from emcourse.data.messages import advice as advice_for
-    from emcourse.data.tiers import mirror_setting, served
+    from emcourse.data.tiers import mirror_setting, watch_tiers
 
     if all_:
         names = list(data.registry())
@@ -283,17 +283,15 @@ def _fetch(names: list[str], all_: bool, verbose: bool = False) -> int:
         print("emcourse data fetch: name at least one dataset, or --all (see `data list`).")
         return 2
     fetched, standins, unknown = 0, [], []
-    served(clear=True)
     advice: dict[str, list[str]] = {}  # cause -> names
     for name in names:
         try:
-            path = data.fetch(name, progressbar=True)
+            with watch_tiers() as got:
+                path = data.fetch(name, progressbar=True)
         except data.UnknownDatasetError:
-            served(clear=True)
             unknown.append(name)
             print(f"FAILED {name}: no dataset of that name in the registry")
         except data.DataUnavailableError as exc:
-            served(clear=True)
             standins.append(name)
             advice.setdefault(exc.kind or "network", []).append(name)
             print(f"FAILED {name}: {exc.summary or exc.reason or exc}")
@@ -302,7 +300,7 @@ def _fetch(names: list[str], all_: bool, verbose: bool = False) -> int:
                     print(f"    {detail}")
         else:
             fetched += 1
-            print(f"ok     {name}: {_fetched(served(clear=True), path)}")
+            print(f"ok     {name}: {_fetched(got, path)}")
     if unknown:
         print(f"Known datasets: {', '.join(data.registry())}.")
     _, mirror_fix = mirror_setting()

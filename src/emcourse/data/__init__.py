@@ -29,7 +29,9 @@ Modules, one job each: :mod:`~emcourse.data.registry` (``registry.toml``),
 :mod:`~emcourse.data.partial` (OME-Zarr levels, MRC slabs by HTTP Range),
 :mod:`~emcourse.data.kinds` (what each kind of dataset is: check, open,
 stand-in), :mod:`~emcourse.data.core` (load, fetch), :mod:`~emcourse.data.maintenance`
-(verify, mirror, pin) and :mod:`~emcourse.data.messages` (errors, advice, notes).
+(verify, mirror, pin), :mod:`~emcourse.data.provenance` (which data a page
+ran on: the records behind its banner) and :mod:`~emcourse.data.messages`
+(errors, advice, notes).
 """
 
 from emcourse.data.cache import cache_dir
@@ -37,6 +39,7 @@ from emcourse.data.core import emdb_map, empiar_file, fetch, is_cached, load
 from emcourse.data.maintenance import mirror, mirror_missing, pin, verify
 from emcourse.data.messages import DataUnavailableError, UnknownDatasetError
 from emcourse.data.partial import mrc_slab
+from emcourse.data.provenance import banner, loaded
 from emcourse.data.registry import EMDB_MAP_URL, EMPIAR_URL, registry, registry_markdown
 from emcourse.data.tiers import bytes_downloaded
 
@@ -45,6 +48,7 @@ __all__ = [
     "EMPIAR_URL",
     "DataUnavailableError",
     "UnknownDatasetError",
+    "banner",
     "bytes_downloaded",
     "cache_dir",
     "emdb_map",
@@ -52,6 +56,7 @@ __all__ = [
     "fetch",
     "is_cached",
     "load",
+    "loaded",
     "mirror",
     "mirror_missing",
     "mrc_slab",

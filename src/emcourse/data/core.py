@@ -13,6 +13,7 @@ from pathlib import Path
 from emcourse.data import cache
 from emcourse.data.kinds import check_by_extension, kind_of
 from emcourse.data.messages import DataUnavailableError, announce_once, python_hint, short
+from emcourse.data.provenance import record as record_provenance
 from emcourse.data.registry import (
     EMDB_MAP_URL,
     MAIN,
@@ -25,7 +26,7 @@ from emcourse.data.registry import (
     source,
 )
 from emcourse.data.registry import entry as _entry
-from emcourse.data.tiers import fetch_file
+from emcourse.data.tiers import fetch_file, watch_tiers
 from emcourse.volume import Volume
 
 __all__ = ["emdb_map", "empiar_file", "fetch", "is_cached", "load"]
@@ -109,10 +110,15 @@ def is_cached(name: str) -> bool:
 
 
 def load_entry(entry: dict, *, standin: bool = True):
-    """Open a registry entry through its kind, or its announced stand-in (see :func:`load`)."""
+    """Open a registry entry through its kind, or its announced stand-in (see :func:`load`).
+
+    Either way, what was returned is recorded for the page's banner
+    (:mod:`emcourse.data.provenance`).
+    """
     kind = kind_of(entry)
     try:
-        paths = fetch_entry(entry)
+        with watch_tiers() as tiers:
+            paths = fetch_entry(entry)
     except DataUnavailableError as exc:
         if not standin:
             raise
@@ -124,8 +130,12 @@ def load_entry(entry: dict, *, standin: bool = True):
             f"emcourse: {label(entry)}: using the synthetic stand-in, "
             f"because {reason} Get the real data with `{fetch_hint(entry)}`.",
         )
-        return kind.standin(entry, source(entry, real=False))
-    return kind.open(paths, entry)
+        standin_data = kind.standin(entry, source(entry, real=False))
+        record_provenance(entry, real=False, kind=exc.kind)
+        return standin_data
+    opened = kind.open(paths, entry)
+    record_provenance(entry, real=True, tiers=[tier for tier, _ in tiers])
+    return opened
 
 
 def load(name: str, *, standin: bool = True):

@@ -13,37 +13,45 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from emcourse.data import cache
 from emcourse.data.messages import DataUnavailableError, advice, short, unavailable
 
-__all__ = ["bytes_downloaded", "fetch_file", "mirror_setting", "offline", "served"]
+__all__ = ["bytes_downloaded", "fetch_file", "mirror_setting", "offline", "watch_tiers"]
 
 TIMEOUT = (10, 60)  # seconds: connect, read
 
 _bytes_downloaded = 0
-_served: deque[tuple[str, Path]] = deque(maxlen=100_000)  # (tier, local path), in order
+_watchers: list[list[tuple[str, Path]]] = []
+
+
+@contextmanager
+def watch_tiers() -> Iterator[list[tuple[str, Path]]]:
+    """Collect ``(tier, local path)`` of every file fetched in the block, in order.
+
+    The tier is ``"cache"``, ``"mirror"`` or ``"archive"``: what the banner of a
+    page and ``emcourse data fetch`` report.
+    """
+    seen: list[tuple[str, Path]] = []
+    _watchers.append(seen)
+    try:
+        yield seen
+    finally:
+        _watchers.remove(seen)
+
+
+def _came_from(tier: str, path: Path) -> None:
+    for seen in _watchers:
+        seen.append((tier, path))
 
 
 def bytes_downloaded() -> int:
     """Bytes downloaded by this process so far (for the benchmark)."""
     return _bytes_downloaded
-
-
-def served(*, clear: bool = False) -> list[tuple[str, Path]]:
-    """``(tier, local path)`` of each file :func:`fetch_file` handed out in this process.
-
-    The tier is ``"cache"``, ``"mirror"`` or ``"archive"``; ``clear=True`` empties
-    the record after reading it (``emcourse data fetch`` reports per dataset).
-    """
-    out = list(_served)
-    if clear:
-        _served.clear()
-    return out
 
 
 def offline() -> bool:
@@ -190,7 +198,7 @@ def download(
                 staging.unlink(missing_ok=True)
             _bytes_downloaded += size
             cache.record_hash(dest, digest)
-            _served.append((tier, dest))
+            _came_from(tier, dest)
             return dest
     finally:
         logger.setLevel(level)
@@ -238,6 +246,6 @@ def fetch_file(url: str, *, label: str, hint: str, pinned: str = "", **kwargs) -
     """
     found = cache.cached(url, pinned=pinned, suffix=kwargs.get("suffix", ""))
     if found is not None:
-        _served.append(("cache", found))
+        _came_from("cache", found)
         return found
     return download(url, label=label, hint=hint, pinned=pinned, **kwargs)
