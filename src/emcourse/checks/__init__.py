@@ -26,6 +26,8 @@ from emcourse.checks.segmentation import *  # noqa: F403
 from emcourse.checks.segmentation import __all__ as _segmentation_all
 from emcourse.checks.segmentation_models import *  # noqa: F403
 from emcourse.checks.segmentation_models import __all__ as _segmentation_models_all
+from emcourse.checks.sta_questions import *  # noqa: F403
+from emcourse.checks.sta_questions import __all__ as _sta_questions_all
 from emcourse.checks.tomograms import *  # noqa: F403
 from emcourse.checks.tomograms import __all__ as _tomograms_all
 
@@ -35,6 +37,7 @@ __all__ = [
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,
+    *_sta_questions_all,
     *_segmentation_all,
     *_segmentation_models_all,
     *_clem_all,
@@ -46,6 +49,7 @@ TASKS = [
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,
+    *_sta_questions_all,
     *_segmentation_all,
     *_segmentation_models_all,
     *_clem_all,
