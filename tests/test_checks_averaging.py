@@ -131,16 +131,6 @@ def test_lowpass_to_resolution():
     assert not checks.lowpass_to_resolution(lambda v, r, s: v).passed
 
 
-def test_truth_fsc_from_halves():
-    def good(f):
-        f = np.clip(f, 0, None)
-        return np.sqrt(2 * f / (1 + f))
-
-    assert checks.truth_fsc_from_halves(good).passed
-    r = checks.truth_fsc_from_halves(lambda f: np.sqrt(np.clip(f, 0, None)))
-    assert not r.passed and "sqrt(FSC)" in r.diagnosis
-
-
 def shifts_as_xyz(subs, shifts):
     pairs = zip(subs, shifts, strict=True)
     return np.mean([np.roll(s, tuple(-t[::-1]), axis=(0, 1, 2)) for s, t in pairs], axis=0)

@@ -60,7 +60,6 @@ def stub(*args):
 
 RIGHT = {
     "dose_symmetric_order": dose_symmetric,
-    "elongation_factor": radermacher,
     "wedge_fraction": lambda r: (180 - (r[1] - r[0])) / 180,
     "crowther_step": lambda d, res: np.rad2deg(res / d),
     "picking_scores": lambda f, t, tol: sta.precision_recall(f, t, tolerance=tol),
@@ -89,8 +88,6 @@ def test_wedge_fraction_by_counting_passes():
     ("name", "wrong", "says"),
     [
         ("dose_symmetric_order", lambda m, s: np.arange(-m, m + s / 2, s), "sorted order"),
-        ("elongation_factor", lambda d: radermacher(d) ** 2, "square root"),
-        ("elongation_factor", lambda d: 1 / radermacher(d), "inverse"),
         ("wedge_fraction", lambda r: (r[1] - r[0]) / 180, "fraction measured"),
         ("crowther_step", lambda d, res: res / d, "radians"),
         ("crowther_step", lambda d, res: np.rad2deg(2 * res / d), "half a resolution element"),
@@ -106,7 +103,6 @@ def test_wedge_fraction_by_counting_passes():
             "one tilt at a time",
         ),
         ("dose_symmetric_order", tomograms._pairs_from_zero, "two positive tilts"),
-        ("elongation_factor", lambda d: radermacher(np.rad2deg(d)), "in degrees"),
         ("wedge_fraction", lambda r: (360 - (r[1] - r[0])) / 360, "not 360"),
         ("wedge_fraction", lambda r: (90 - r[1]) / 90, "only max_tilt"),
         ("picking_scores", all_pairs, "every pair"),
@@ -163,9 +159,6 @@ def test_nms_without_suppression_or_order_fails():
 
 
 def test_reference_values_are_not_revealed():
-    r = checks.elongation_factor(lambda d: 1.0)
-    for deg in (50.0, 70.0, 35.0):
-        assert f"{radermacher(deg):.3g}" not in str(r)
     r = checks.crowther_step(lambda d, res: 1.0)
     assert f"{np.rad2deg(30 / 250):.3g}" not in str(r)
 

@@ -25,7 +25,6 @@ __all__ = [
     "fsc_on_half_maps",
     "lowpass_to_resolution",
     "resolution_at_threshold",
-    "truth_fsc_from_halves",
 ]
 
 
@@ -361,46 +360,4 @@ def lowpass_to_resolution(fn: Callable[[np.ndarray, float, float], Any]) -> Chec
             "your filter removes what lies beyond the resolution and keeps "
             "what lies inside it, for a cubic and a non-cubic volume.",
         )
-    )
-
-
-def truth_fsc_from_halves(fn: Callable[[np.ndarray], Any]) -> CheckResult:
-    """Check ``fn(fsc_half) -> c_ref``: Rosenthal & Henderson's ``sqrt(2 F / (1 + F))``.
-
-    The FSC between the full map (both halves) and the truth, predicted from
-    the half-map FSC ``F``; 0 where ``F <= 0``. Tested on values from -0.2
-    to 1; tolerance 1e-4.
-
-    Sample solution::
-
-        def truth_fsc(fsc_half):
-            f = np.clip(fsc_half, 0, None)
-            return np.sqrt(2 * f / (1 + f))
-    """
-    name = "FSC against the truth"
-    hint = (
-        "C_ref = sqrt(2 FSC / (1 + FSC)) (Rosenthal & Henderson 2003); clip negative FSC "
-        "values to 0 first."
-    )
-    f = np.linspace(-0.2, 1.0, 25)
-    fc = np.clip(f, 0, None)
-    expected = np.sqrt(2 * fc / (1 + fc))
-    diagnoses = [
-        (
-            np.sqrt(fc),
-            "that is sqrt(FSC); the full map averages twice as many particles: "
-            "sqrt(2 FSC / (1 + FSC)).",
-        ),
-        (2 * fc / (1 + fc), "that is the full-map FSC; take the square root."),
-    ]
-    return check_function(
-        fn,
-        f.copy(),
-        name=name,
-        expected=expected,
-        rtol=0,
-        atol=1e-4,
-        what="curve",
-        diagnoses=diagnoses,
-        hint=hint,
     )

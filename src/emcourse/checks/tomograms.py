@@ -1,7 +1,8 @@
 """Checks of the subtomogram-averaging sheets on tomograms and particle picking.
 
 Sheet 10-01 ("Simulate a tomogram and see the missing wedge"):
-:func:`dose_symmetric_order`, :func:`elongation_factor`, :func:`wedge_fraction`.
+:func:`dose_symmetric_order`, :func:`wedge_fraction` (its elongation prediction is in
+:mod:`.sta_questions`).
 Sheet 10-02 ("Find particles by template matching"): :func:`crowther_step`,
 :func:`picking_scores`, :func:`nms_peaks`, :func:`picks_on_tomogram`.
 """
@@ -26,7 +27,6 @@ from emcourse.checks._core import (
 __all__ = [
     "crowther_step",
     "dose_symmetric_order",
-    "elongation_factor",
     "nms_peaks",
     "picking_scores",
     "picks_on_tomogram",
@@ -128,61 +128,6 @@ def _pairs_from_zero(max_angle: float, step: float) -> np.ndarray:
     for i in range(0, n, 2):
         order += pos[i : i + 2] + neg[i : i + 2]
     return np.array(order)
-
-
-def elongation_factor(fn: Callable[[float], Any]) -> CheckResult:
-    """Check ``fn(max_tilt_deg) -> e``: Radermacher's elongation for tilts of +-max_tilt.
-
-    ``e = sqrt((a + sin a cos a) / (a - sin a cos a))`` with ``a`` in radians.
-    Tested at three tilt ranges, not the one used in the lesson.
-
-    Sample solution::
-
-        def elongation_factor(max_tilt_deg):
-            a = np.deg2rad(max_tilt_deg)
-            return np.sqrt((a + np.sin(a) * np.cos(a)) / (a - np.sin(a) * np.cos(a)))
-    """
-    name = "elongation factor"
-    hint = (
-        "the function gets degrees: what unit do NumPy's `sin` and `cos` expect?",
-        "compare your formula with the lesson's term by term: which sum is above the "
-        "fraction bar, and does the square root cover the whole fraction?",
-    )
-
-    def rad(a):
-        return np.sqrt((a + np.sin(a) * np.cos(a)) / (a - np.sin(a) * np.cos(a)))
-
-    def case(deg):
-        def run():
-            a = np.deg2rad(deg)
-            wrong = [
-                (1 / rad(a), "that is the inverse: z is longer than x, so e > 1."),
-                (rad(a) ** 2, "take the square root of the ratio."),
-                (
-                    rad(deg),
-                    "that is the formula with the angle in degrees: NumPy's `sin` and `cos` "
-                    "take radians (`np.deg2rad`).",
-                ),
-            ]
-            return check_function(
-                fn,
-                deg,
-                name=name,
-                expected=float(rad(a)),
-                rtol=1e-3,
-                diagnoses=wrong,
-                what="elongation",
-                hint=hint,
-                show_result=False,
-            )
-
-        return run
-
-    return _run_cases(
-        name,
-        [case(50.0), case(70.0), case(35.0)],
-        "your elongation factor is right for three tilt ranges.",
-    )
 
 
 def wedge_fraction(fn: Callable[[tuple], Any]) -> CheckResult:
