@@ -307,7 +307,7 @@ def test_the_finest_detail_prediction(capsys):
     assert checks.finest_detail_prediction(..., vol).status == "not done"
     r = checks.finest_detail_prediction(23.0, vol)
     assert r.passed and "22.8 Å" in r.message and "Nyquist" in r.message
-    assert "two voxels" in checks.finest_detail_prediction(11.4, vol).diagnosis
+    assert "that is one voxel" in checks.finest_detail_prediction(11.4, vol).diagnosis
 
 
 def test_the_sampling_question_explains_every_option(capsys):

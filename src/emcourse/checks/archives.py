@@ -346,13 +346,13 @@ def finest_detail_prediction(guess: Any, vol: Volume) -> CheckResult:
         diagnoses=[
             (
                 spacing,
-                "one voxel cannot show a period: a wave needs a high and a low sample, "
-                "so the finest period is two voxels.",
+                "that is one voxel: the voxel size is the spacing of the samples, not the "
+                "finest period they can hold.",
             ),
             (
                 spacing / 2,
-                "sampling finer than the voxel is not possible: the finest period is two "
-                "voxels, not half of one.",
+                "that is half a voxel: nothing finer than the sampling itself can be "
+                "recorded, let alone half of it.",
             ),
         ],
     )

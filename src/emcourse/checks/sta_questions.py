@@ -61,8 +61,8 @@ def elongation_prediction(guess: Any, mdoc: list[dict]) -> CheckResult:
         diagnoses=[
             (
                 1.0,
-                "a tomogram is not isotropic: the missing wedge blurs detail along z, so "
-                "a sphere comes out longer along z.",
+                "no stretch at all would need tilts all the way to +-90 degrees, which the "
+                "thickness of the tilted sample forbids.",
             ),
             (
                 1 / e,
@@ -142,8 +142,8 @@ def low_threshold_prediction(
         diagnoses=[
             (
                 1.0,
-                "a lower threshold lets in noise: among millions of voxels, thousands pass "
-                "3 standard deviations by chance and become picks.",
+                "that assumes every new pick is a particle; but the particles were picked at "
+                "10 standard deviations already, so what a lower threshold adds is noise.",
             ),
         ],
     )
@@ -213,8 +213,8 @@ def noise_prediction(guess: Any, reference, *, n: int = 16, seed: int = 0) -> Ch
         diagnoses=[
             (
                 1 / n,
-                "noise does not fall as 1 / n: independent noise adds in quadrature, so "
-                "n copies keep 1 / sqrt(n) of it.",
+                "that is 1 / n: the noise of an average falls more slowly than the number "
+                "of copies grows.",
             ),
             (1.0, "independent noise does average down: the copies' noise partly cancels."),
         ],
@@ -278,9 +278,8 @@ def half_map_prediction(guess: Any, *, threshold: float = 0.143) -> CheckResult:
         diagnoses=[
             (
                 f,
-                "the full map is better than either half, and the truth has no noise of "
-                "its own: it correlates with the truth more than one half does with the "
-                "other.",
+                "that is the half-map FSC itself; the full map against the truth is a "
+                "different comparison, with less noise on both sides.",
             ),
             (
                 float(np.sqrt(f)),
