@@ -237,7 +237,39 @@ def test_sample_solutions_pass_even_in_strict_mode(monkeypatch, check, answer, c
             lambda v: np.array(ndimage.center_of_mass(v.data)) * v.voxel_size_zyx,
             "add `vol.origin`",
         ),
-        (checks.threshold_for_volume, lambda v, t: float(v.data.mean()), "n-th largest"),
+        (checks.box_size_angstrom, lambda v: np.array(box_size_angstrom(v)) / 10, "nanometres"),
+        (
+            checks.central_slices,
+            lambda d: tuple(np.take(d, n // 2 - 1, axis=a) for a, n in enumerate(d.shape)),
+            "one before the middle",
+        ),
+        (checks.projection, lambda d: d.max(axis=0), "maximum-intensity"),
+        (
+            checks.centre_of_mass,
+            lambda v: np.array(ndimage.center_of_mass(v.data)) * v.voxel_size_zyx - v.origin,
+            "do not subtract",
+        ),
+        (checks.threshold_for_volume, lambda v, t: float(v.data.mean()), "map's statistics"),
+        (
+            checks.threshold_for_volume,
+            lambda v, t: float(v.data.mean() + 2 * v.data.std()),
+            "map's statistics",
+        ),
+        (  # the target in Å^3 taken for a number of voxels
+            checks.threshold_for_volume,
+            lambda v, t: np.sort(v.data, axis=None)[::-1][int(round(t)) - 1],
+            "target in Å³ for a number of voxels",
+        ),
+        (  # divided by the voxel edge, not its volume
+            checks.threshold_for_volume,
+            lambda v, t: np.sort(v.data, axis=None)[::-1][int(round(t / v.voxel_size)) - 1],
+            "edge cubed",
+        ),
+        (  # sorted from low to high
+            checks.threshold_for_volume,
+            lambda v, t: np.sort(v.data, axis=None)[int(round(t / np.prod(v.voxel_size_zyx))) - 1],
+            "lowest density",
+        ),
     ],
 )
 def test_typical_mistakes_fail_with_a_targeted_hint(check, answer, hint_words, capsys):
@@ -258,6 +290,44 @@ def test_stubs_of_the_sheet_report_not_done(capsys):
     ):
         r = check(stub)
         assert r.status == "not done" and "still raises NotImplementedError" in r.message
+
+
+def test_a_quantile_threshold_passes_too(capsys):
+    def quantile(vol, target):
+        n = target / np.prod(vol.voxel_size_zyx)
+        return np.quantile(vol.data, 1 - n / vol.data.size)
+
+    assert checks.threshold_for_volume(quantile).passed
+
+
+def test_the_finest_detail_prediction(capsys):
+    from emcourse.checks._inputs import _test_volume
+
+    vol = _test_volume(voxel_size=11.4)
+    assert checks.finest_detail_prediction(..., vol).status == "not done"
+    r = checks.finest_detail_prediction(23.0, vol)
+    assert r.passed and "22.8 Å" in r.message and "Nyquist" in r.message
+    assert "that is one voxel" in checks.finest_detail_prediction(11.4, vol).diagnosis
+
+
+def test_the_sampling_question_explains_every_option(capsys):
+    assert checks.sampling_choice(...).status == "not done"
+    assert checks.sampling_choice("c").passed
+    for wrong, words in (("a", "not the resolution"), ("b", "282 Å"), ("d", "binned")):
+        r = checks.sampling_choice(wrong)
+        assert not r.passed and words in r.diagnosis
+
+
+def test_the_sheet_lists_the_options_its_check_knows():
+    import json
+    import re
+    from pathlib import Path
+
+    sheet = Path(__file__).parents[1] / "solutions/00-archives/01-public-archives.ipynb"
+    text = " ".join("".join(c["source"]) for c in json.loads(sheet.read_text())["cells"])
+    text = re.sub(r"\s+", " ", text)
+    for letter, option in checks.sampling_choice.options.items():
+        assert f"({letter}) {option}" in text, letter
 
 
 def test_box_size_never_reveals_the_box(capsys):

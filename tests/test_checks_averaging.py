@@ -55,11 +55,11 @@ def test_gold_standard_halves():
 
     assert checks.gold_standard_halves(good).passed
     r = checks.gold_standard_halves(lambda n, seed: (np.arange(n // 2), np.arange(n // 2, n)))
-    assert not r.passed and "order of the list" in r.message
+    assert not r.passed and "order of the list" in r.diagnosis
     r = checks.gold_standard_halves(lambda n, seed: (np.arange(n), np.arange(n // 2, n)))
     assert not r.passed
     r = checks.gold_standard_halves(lambda n, seed: good(n, 0))
-    assert not r.passed and "seed" in r.message
+    assert not r.passed and "seed" in r.diagnosis
 
 
 def test_rotation_error():
@@ -131,14 +131,74 @@ def test_lowpass_to_resolution():
     assert not checks.lowpass_to_resolution(lambda v, r, s: v).passed
 
 
-def test_truth_fsc_from_halves():
-    def good(f):
-        f = np.clip(f, 0, None)
-        return np.sqrt(2 * f / (1 + f))
+def shifts_as_xyz(subs, shifts):
+    pairs = zip(subs, shifts, strict=True)
+    return np.mean([np.roll(s, tuple(-t[::-1]), axis=(0, 1, 2)) for s, t in pairs], axis=0)
 
-    assert checks.truth_fsc_from_halves(good).passed
-    r = checks.truth_fsc_from_halves(lambda f: np.sqrt(np.clip(f, 0, None)))
-    assert not r.passed and "sqrt(FSC)" in r.diagnosis
+
+def coin_flip(n, seed):
+    heads = np.random.default_rng(seed).random(n) < 0.5
+    return np.nonzero(heads)[0], np.nonzero(~heads)[0]
+
+
+def with_replacement(n, seed):
+    a = np.random.default_rng(seed).choice(n, n // 2)
+    return a, np.setdiff1d(np.arange(n), a)
+
+
+def hard_lowpass(volume, resolution_A, voxel_size):
+    k = [np.fft.fftfreq(n, d=voxel_size) for n in volume.shape]
+    kz, ky, kx = np.meshgrid(*k, indexing="ij")
+    keep = np.sqrt(kz**2 + ky**2 + kx**2) <= 1 / resolution_A
+    return np.fft.ifftn(np.fft.fftn(volume) * keep).real
+
+
+def good_resolution(freq, curve, threshold):
+    return sta.resolution_at(freq, curve, threshold)
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong", "says"),
+    [
+        ("find_shift", lambda a, b: tuple(np.asarray(find_shift(a, b))[::-1]), "(dx, dy, dz)"),
+        ("aligned_average", shifts_as_xyz, "you read it as (x, y, z)"),
+        ("gold_standard_halves", coin_flip, "coin flip"),
+        ("gold_standard_halves", with_replacement, "drawn twice"),
+        (
+            "gold_standard_halves",
+            lambda n, seed: (np.arange(n // 2), np.arange(n // 2, n)),
+            "order of the list",
+        ),
+        (
+            "rotation_error",
+            lambda R1, R2: np.degrees(np.arccos(np.clip((np.trace(R1 @ R2) - 1) / 2, -1, 1))),
+            "R1.T @ R2",
+        ),
+        ("fsc_curve", lambda a, b: fsc_curve(a, b, shell_index=np.floor), "truncated"),
+        ("fsc_curve", lambda a, b: fsc_curve(a, a), "with itself"),
+        ("resolution_at_threshold", lambda f, c, t: 1 / good_resolution(f, c, t), "frequency"),
+        ("lowpass_to_resolution", lambda v, r, s: hard_lowpass(v, r, 1.0), "cycles per voxel"),
+        ("lowpass_to_resolution", lambda v, r, s: v - hard_lowpass(v, r, s), "kept the fine"),
+    ],
+)
+def test_typical_mistakes_are_diagnosed(name, wrong, says):
+    r = getattr(checks, name)(wrong)
+    assert not r.passed and says in r.diagnosis
+
+
+def test_a_magnitude_fsc_is_diagnosed_on_the_half_maps_too():
+    from emcourse.checks.resolution import _fsc_variant
+
+    ref = sta.phantom_map(box=24, voxel_size=10.0)
+    rng = np.random.default_rng(3)
+    a, b = (ref + 0.5 * ref.std() * rng.standard_normal(ref.shape) for _ in range(2))
+    assert (
+        "real part" in checks.fsc_curve(lambda a, b: _fsc_variant(a, b, magnitude=True)).diagnosis
+    )
+    r = checks.fsc_on_half_maps(
+        lambda a, b: fsc_curve(a, b, shell_index=np.floor), a, b, voxel_size=10.0
+    )
+    assert not r.passed and "truncated" in r.diagnosis
 
 
 def test_all_exported():

@@ -43,13 +43,23 @@ def nms(scores, min_distance, threshold):
     return np.array(kept).reshape(-1, 3)
 
 
+def all_pairs(found, truth, tol):
+    d = np.linalg.norm(np.asarray(found)[:, None] - np.asarray(truth)[None], axis=-1)
+    n = float((d <= tol).sum())
+    return n / len(found), n / len(truth)
+
+
+def no_suppression(scores, min_distance, threshold):
+    cand = np.argwhere(scores > threshold)
+    return cand[np.argsort(-scores[tuple(cand.T)], kind="stable")]
+
+
 def stub(*args):
     raise NotImplementedError("replace this line with your code")
 
 
 RIGHT = {
     "dose_symmetric_order": dose_symmetric,
-    "elongation_factor": radermacher,
     "wedge_fraction": lambda r: (180 - (r[1] - r[0])) / 180,
     "crowther_step": lambda d, res: np.rad2deg(res / d),
     "picking_scores": lambda f, t, tol: sta.precision_recall(f, t, tolerance=tol),
@@ -78,8 +88,6 @@ def test_wedge_fraction_by_counting_passes():
     ("name", "wrong", "says"),
     [
         ("dose_symmetric_order", lambda m, s: np.arange(-m, m + s / 2, s), "sorted order"),
-        ("elongation_factor", lambda d: radermacher(d) ** 2, "square root"),
-        ("elongation_factor", lambda d: 1 / radermacher(d), "inverse"),
         ("wedge_fraction", lambda r: (r[1] - r[0]) / 180, "fraction measured"),
         ("crowther_step", lambda d, res: res / d, "radians"),
         ("crowther_step", lambda d, res: np.rad2deg(2 * res / d), "half a resolution element"),
@@ -89,12 +97,37 @@ def test_wedge_fraction_by_counting_passes():
             lambda f, t, tol: sta.precision_recall(f, t, tolerance=tol)[::-1],
             "order",
         ),
+        (
+            "dose_symmetric_order",
+            lambda m, s: sta.tilt_scheme(min_angle=-m, max_angle=m, step=s, group=1),
+            "one tilt at a time",
+        ),
+        ("dose_symmetric_order", tomograms._pairs_from_zero, "two positive tilts"),
+        ("wedge_fraction", lambda r: (360 - (r[1] - r[0])) / 360, "not 360"),
+        ("wedge_fraction", lambda r: (90 - r[1]) / 90, "only max_tilt"),
+        ("picking_scores", all_pairs, "every pair"),
+        ("nms_peaks", lambda s, md, th: nms(s, md, th)[:, ::-1], "(x, y, z)"),
+        ("nms_peaks", no_suppression, "suppression is missing"),
+        ("nms_peaks", lambda s, md, th: nms(s, md, th)[:3], "some are missing"),
+        ("nms_peaks", lambda s, md, th: nms(s, md, th)[::-1], "not strongest first"),
     ],
 )
 def test_typical_mistakes_get_their_hint(name, wrong, says):
     r = getattr(checks, name)(wrong)
     assert not r.passed
     assert says in r.diagnosis
+
+
+def test_hints_come_in_steps_and_never_repeat():
+    from emcourse.checks import _ladder
+
+    _ladder.reset()
+    wrong = [checks.crowther_step(lambda d, res: 1.0) for _ in range(3)]
+    assert [r.hint_step for r in wrong] == [0, 1, 2]
+    shown = [str(r).splitlines()[-1] for r in wrong]
+    assert shown[0].startswith("  Hint 1 of 2") and shown[1].startswith("  Hint 2 of 2")
+    assert shown[1] == shown[2]  # the last step stays
+    assert checks.crowther_step(stub).hint_step is None  # a stub gets none
 
 
 def test_crowther_geometry_passes_and_agrees_with_sta():
@@ -120,15 +153,12 @@ def test_duplicate_picks_are_false_positives():
 def test_nms_without_suppression_or_order_fails():
     assert not checks.nms_peaks(lambda s, md, th: np.argwhere(s > th)).passed
     r = checks.nms_peaks(lambda s, md, th: nms(s, md, th)[::-1])
-    assert not r.passed and "strongest first" in r.message
+    assert not r.passed and "strongest first" in r.diagnosis
     r = checks.nms_peaks(lambda s, md, th: None)
     assert not r.passed
 
 
 def test_reference_values_are_not_revealed():
-    r = checks.elongation_factor(lambda d: 1.0)
-    for deg in (50.0, 70.0, 35.0):
-        assert f"{radermacher(deg):.3g}" not in str(r)
     r = checks.crowther_step(lambda d, res: 1.0)
     assert f"{np.rad2deg(30 / 250):.3g}" not in str(r)
 
@@ -142,6 +172,14 @@ def test_nms_reference_is_plain_greedy_suppression():
     assert len(tomograms._greedy_nms(scores, 4.5, 0.5)) == len(greedy)
     np.testing.assert_array_equal(tomograms._greedy_nms(scores, 4.5, 0.5), greedy)
     assert not np.array_equal(sta.find_peaks(scores, min_distance=4.5, threshold=0.5), greedy)
+
+
+def test_picks_on_tomogram_names_a_missing_suppression():
+    scores = tomograms._score_map(seed=2)
+    truth = np.array([(6, 7, 8), (16, 20, 24)])
+    kw = {"min_distance": 4.0, "threshold": 0.5, "tolerance": 1.0}
+    r = checks.picks_on_tomogram(no_suppression, scores, truth, **kw)
+    assert not r.passed and "suppression is missing" in r.diagnosis
 
 
 def test_picks_on_tomogram_reports_precision_and_recall():

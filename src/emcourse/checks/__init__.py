@@ -30,28 +30,17 @@ from emcourse.checks.segmentation_models import *  # noqa: F403
 from emcourse.checks.segmentation_models import __all__ as _segmentation_models_all
 from emcourse.checks.segmentation_questions import *  # noqa: F403
 from emcourse.checks.segmentation_questions import __all__ as _segmentation_questions_all
+from emcourse.checks.sta_questions import *  # noqa: F403
+from emcourse.checks.sta_questions import __all__ as _sta_questions_all
 from emcourse.checks.tomograms import *  # noqa: F403
 from emcourse.checks.tomograms import __all__ as _tomograms_all
-
-__all__ = [
-    *_core_all,
-    *_archives_all,
-    *_tomograms_all,
-    *_averaging_all,
-    *_resolution_all,
-    *_segmentation_all,
-    *_segmentation_models_all,
-    *_segmentation_questions_all,
-    *_clem_all,
-    *_clem_overlay_all,
-    *_clem_questions_all,
-]
 
 TASKS = [
     *_archives_all,
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,
+    *_sta_questions_all,
     *_segmentation_all,
     *_segmentation_models_all,
     *_segmentation_questions_all,
@@ -59,6 +48,6 @@ TASKS = [
     *_clem_overlay_all,
     *_clem_questions_all,
 ]
-__all__ += ["TASKS"]
+__all__ = [*_core_all, *TASKS, "TASKS"]
 for _name in TASKS:
     globals()[_name] = _ladder.as_task(globals()[_name])

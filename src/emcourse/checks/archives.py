@@ -14,6 +14,7 @@ from emcourse.checks._core import (
     show,
 )
 from emcourse.checks._inputs import _test_array, _test_volume
+from emcourse.checks._questions import choice, prediction
 from emcourse.volume import Source, Volume
 
 __all__ = [
@@ -21,7 +22,9 @@ __all__ = [
     "central_slices",
     "centre_of_mass",
     "center_of_mass",
+    "finest_detail_prediction",
     "projection",
+    "sampling_choice",
     "threshold_for_volume",
 ]
 
@@ -39,8 +42,9 @@ def box_size_angstrom(fn: Callable[[Volume], Any]) -> CheckResult:
     """
     name = "box size"
     hint = (
-        "multiply the number of voxels along each axis (`vol.shape`) by the voxel size "
-        "along that axis (`vol.voxel_size_zyx`)."
+        "the header counts voxels; how many angstrom long is one voxel along each axis?",
+        "pair each entry of `vol.shape` with the entry of `vol.voxel_size_zyx` for the same "
+        "axis (`zip` walks two tuples side by side).",
     )
 
     def check(vs: float | tuple[float, float, float]) -> CheckResult:
@@ -56,6 +60,7 @@ def box_size_angstrom(fn: Callable[[Volume], Any]) -> CheckResult:
                 np.array(vol.shape) / np.array(vol.voxel_size_zyx),
                 "the voxel size is angstrom per voxel: multiply, do not divide.",
             ),
+            (ref / 10, "that is in nanometres; the box is asked in angstrom."),
         ]
         return check_function(
             fn,
@@ -94,8 +99,9 @@ def central_slices(fn: Callable[[np.ndarray], Any]) -> CheckResult:
     """
     name = "central slices"
     hint = (
-        "index the middle plane along each axis: `data[nz // 2]`, `data[:, ny // 2]`, "
-        "`data[:, :, nx // 2]`."
+        "a slice fixes one axis at one index and keeps the other two whole.",
+        "`array[:, k]` fixes axis 1 (y) at index k; `:` keeps an axis whole; the middle "
+        "index of an axis of length n is n // 2.",
     )
     data = _test_array((20, 24, 28))
     nz, ny, nx = data.shape
@@ -104,6 +110,11 @@ def central_slices(fn: Callable[[np.ndarray], Any]) -> CheckResult:
         (
             (data[:, :, nx // 2], data[:, ny // 2], data[nz // 2]),
             "the order is (z, y, x): first the z slice `data[nz // 2]`.",
+        ),
+        (
+            (data[nz // 2 - 1], data[:, ny // 2 - 1], data[:, :, nx // 2 - 1]),
+            "those are the planes one before the middle ((n - 1) // 2 or n / 2 - 1); "
+            "the task takes index n // 2.",
         ),
     ]
     return check_function(
@@ -131,10 +142,21 @@ def projection(fn: Callable[..., Any], *, axis: int = 0) -> CheckResult:
             return data.sum(axis=0)
     """
     name = f"projection along axis {axis}"
-    hint = f"sum the density along axis {axis}: `data.sum(axis={axis})`."
+    hint = (
+        "the beam crosses the whole volume along one axis: which axis is z in a (z, y, x) "
+        "array, and what does the detector record of the density it crosses?",
+        "NumPy's reductions (`sum`, `mean`, `max`) take `axis=`: reduce along that axis.",
+    )
     data = _test_array((20, 24, 28), seed=1)
     ref = data.astype(np.float64).sum(axis=axis)
-    diagnoses = [(data.mean(axis=axis), "that is the mean; the projection is the sum.")]
+    diagnoses = [
+        (data.mean(axis=axis), "that is the mean; the projection is the sum."),
+        (
+            data.max(axis=axis),
+            "that is the maximum along the beam (a maximum-intensity projection); a "
+            "transmission image records the sum of all the density the beam crosses.",
+        ),
+    ]
     diagnoses += [
         (data.sum(axis=a), f"that sums along axis {a}; sum along axis {axis}.")
         for a in range(3)
@@ -172,8 +194,10 @@ def centre_of_mass(fn: Callable[[Volume], Any]) -> CheckResult:
 
     name = "centre of mass"
     hint = (
-        "`scipy.ndimage.center_of_mass(vol.data)` gives voxels (z, y, x); multiply by "
-        "`vol.voxel_size_zyx` and add `vol.origin`."
+        "`ndi.center_of_mass` answers in voxel indices; the task wants angstrom, in the "
+        "frame where voxel (0, 0, 0) is not at 0.",
+        "an index times the voxel size is the distance from voxel (0, 0, 0), axis by axis; "
+        "`vol.origin` says where voxel (0, 0, 0) itself is.",
     )
     data = _test_array((20, 24, 28), seed=2)
     data = np.roll(data, (3, -2, 4), axis=(0, 1, 2))
@@ -191,6 +215,7 @@ def centre_of_mass(fn: Callable[[Volume], Any]) -> CheckResult:
         (com, "that is in voxels; multiply by the voxel size and add the origin."),
         (com * vs, "that is relative to voxel (0, 0, 0); add `vol.origin`."),
         (org + com, "multiply the voxel position by the voxel size before adding the origin."),
+        (com * vs - org, "the origin is where voxel (0, 0, 0) is: add it, do not subtract it."),
         (tuple(np.array(ref)[::-1]), "arrays are indexed (z, y, x); return that order."),
     ]
     return check_function(
@@ -212,7 +237,11 @@ def threshold_for_volume(fn: Callable[[Volume, float], Any]) -> CheckResult:
     Many levels are right; the check measures the volume the learner's level
     encloses, ``(vol.data >= level).sum() * voxel volume``, and requires it to
     be within 2 % of the target. Useful with the protein density rule of
-    thumb, about 1.21 Å³ per dalton.
+    thumb, about 1.21 Å³ per dalton. The test volume has 2 Å voxels (8 Å³ each)
+    and small targets, so that the typical mistakes are measured, not crashed
+    on: the target taken as a number of voxels (8 times the volume), divided by
+    the voxel edge instead of its volume (4 times), or the densities counted
+    from the lowest (the box minus the target).
 
     Sample solution::
 
@@ -223,16 +252,51 @@ def threshold_for_volume(fn: Callable[[Volume, float], Any]) -> CheckResult:
     """
     name = "isosurface threshold"
     hint = (
-        "divide the target volume by the volume of one voxel to get a number of voxels n; "
-        "the level is the n-th largest density (`np.sort(vol.data, axis=None)[::-1]`)."
+        "the volume a level encloses is the number of voxels at or above it times the "
+        "volume of one voxel.",
+        "turn the target into a number of voxels n; then find the density that exactly n "
+        "voxels reach or exceed (sorting the densities puts them in order).",
     )
-    vol = _test_volume((24, 24, 24), voxel_size=5.0, seed=3)
+    shape, edge = (24, 24, 24), 2.0
+    data = _test_array(shape, seed=3)
+    # break the ties of the clipped background, so that every count has its own level
+    data = data + 1e-4 * np.random.default_rng(3).random(shape).astype(np.float32)
+    vol = Volume(data, voxel_size=edge, source=Source("emcourse-check", real=False))
     voxel_a3 = float(np.prod(vol.voxel_size_zyx))
+    box_a3 = data.size * voxel_a3
+    mean, sd = float(data.mean()), float(data.std())
 
     def enclosed(level: Any) -> float:
         return float((vol.data >= float(np.asarray(level))).sum() * voxel_a3)
 
     def check(target: float) -> CheckResult:
+        diagnoses = [
+            (
+                target * voxel_a3,
+                f"your level encloses {voxel_a3:g} times the target, the volume of one voxel "
+                "in Å³: you took the target in Å³ for a number of voxels. Divide it by the "
+                "volume of one voxel.",
+            ),
+            (
+                target * voxel_a3 / edge,
+                f"your level encloses {voxel_a3 / edge:g} times the target: a voxel's volume "
+                f"is its edge cubed ({voxel_a3:g} Å³ here), not its edge.",
+            ),
+            (
+                box_a3 - target + voxel_a3,
+                "your level encloses the box minus the target: you counted from the lowest "
+                "density. The molecule is the densest part of the map.",
+            ),
+        ]
+        diagnoses += [
+            (
+                enclosed(mean + k * sd),
+                "your level comes from the map's statistics (its mean plus a multiple of its "
+                "standard deviation), so it encloses the same volume whatever the target: "
+                "it must depend on `target_volume`.",
+            )
+            for k in range(4)
+        ]
         return check_function(
             fn,
             vol,
@@ -244,11 +308,12 @@ def threshold_for_volume(fn: Callable[[Volume, float], Any]) -> CheckResult:
             rtol=0.02,
             units="Å³",
             what="enclosed volume",
+            diagnoses=diagnoses,
             hint=hint,
             show_result=False,
         )
 
-    targets = (fraction * vol.data.size * voxel_a3 for fraction in (0.05, 0.12))
+    targets = (fraction * box_a3 for fraction in (0.02, 0.05))
     return show(
         _all_passed(
             name,
@@ -256,6 +321,75 @@ def threshold_for_volume(fn: Callable[[Volume, float], Any]) -> CheckResult:
             "your levels enclose the requested volumes within 2 %.",
         )
     )
+
+
+# ------------------------------------------------------------------ questions
+
+
+def finest_detail_prediction(guess: Any, vol: Volume) -> CheckResult:
+    """Predict, then run: the finest detail (Å) a map with this voxel size can hold at all.
+
+    The result is the Nyquist period, twice the largest voxel size of ``vol``
+    (the map the sheet loaded), whatever resolution the entry reports.
+    """
+    spacing = float(max(vol.voxel_size_zyx))
+    return prediction(
+        "finest detail the map can hold",
+        guess,
+        lambda: 2.0 * spacing,
+        rtol=0.1,
+        units="Å",
+        explanation="a wave needs at least two samples per period (Nyquist), so a map "
+        "sampled every s Å cannot hold a period finer than 2 s, however good the data were. "
+        "The voxel size sets this ceiling; the resolution an entry reports is measured "
+        "(by FSC) and is usually coarser still.",
+        diagnoses=[
+            (
+                spacing,
+                "that is one voxel: the voxel size is the spacing of the samples, not the "
+                "finest period they can hold.",
+            ),
+            (
+                spacing / 2,
+                "that is half a voxel: nothing finer than the sampling itself can be "
+                "recorded, let alone half of it.",
+            ),
+        ],
+    )
+
+
+_SAMPLING_OPTIONS = {
+    "a": "Map 1 has four times the resolution of map 2.",
+    "b": "Map 1 covers four times as much space as map 2.",
+    "c": "Both boxes are about 280 Å across; map 1 could hold detail down to 2.2 Å, "
+    "map 2 only down to 8.8 Å, but their resolutions are what their FSCs say.",
+    "d": "Map 2 is a crop of map 1.",
+}
+
+
+def sampling_choice(answer: Any) -> CheckResult:
+    """Interpretation: what the voxel sizes of two archive maps of one molecule say."""
+    return choice(
+        "voxel size and resolution",
+        answer,
+        options=_SAMPLING_OPTIONS,
+        correct="c",
+        explanation="the box in Å is voxels times voxel size (256 x 1.1 and 64 x 4.4 are "
+        "both about 282 Å); the voxel size sets only the finest period a map can hold (two "
+        "voxels). Depositors often sample finer than the resolution, or bin a map for a "
+        "quick look: read the resolution from the entry's FSC, not from the header.",
+        why_not={
+            "a": "the voxel size is not the resolution: it only caps it at two voxels; the "
+            "resolution is measured by FSC and can be far coarser than the sampling.",
+            "b": "both boxes are about 282 Å across (voxels times voxel size): map 1 has more, "
+            "smaller voxels over the same space.",
+            "d": "a crop keeps the voxel size and shrinks the box in Å; here the box in Å is "
+            "the same and the voxel size differs: map 2 is binned (resampled), not cropped.",
+        },
+    )
+
+
+sampling_choice.options = _SAMPLING_OPTIONS  # the sheet lists them; a test compares
 
 
 # Keep the most common misspelling working.

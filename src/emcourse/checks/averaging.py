@@ -48,9 +48,11 @@ def find_shift(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
     """
     name = "shift by cross-correlation"
     hint = (
-        "multiply the FFT of `moved` by the complex conjugate of the FFT of `reference`, "
-        "inverse-transform, find the argmax; indices past the middle of an axis are "
-        "negative shifts (subtract the axis length)."
+        "the cross-correlation is a volume that peaks where `moved` lines up with "
+        "`reference`: where is its largest value?",
+        "take the real part of the inverse FFT of the product the task gives, find its "
+        "argmax as (z, y, x) with `np.unravel_index`; on an axis of length n, an index "
+        "past n // 2 stands for a negative shift.",
     )
     shape = (20, 24, 28)
 
@@ -69,6 +71,14 @@ def find_shift(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
                     "`moved` back onto `reference`. Swap which transform is conjugated.",
                 ),
             ]
+            if expected[::-1] != expected:
+                diagnoses.append(
+                    (
+                        expected[::-1],
+                        "that is (dx, dy, dz); return the shift in the array's axis order, "
+                        "(dz, dy, dx).",
+                    )
+                )
             if wrapped != expected:
                 diagnoses.append(
                     (
@@ -113,8 +123,9 @@ def aligned_average(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
     """
     name = "aligned average"
     hint = (
-        "roll each subtomogram back by minus its shift (`np.roll(s, -shift, axis=(0, 1, 2))`) "
-        "and take the mean over particles."
+        "before averaging, every particle must be back where the reference is.",
+        "`np.roll(s, shift, axis=(0, 1, 2))` moves a volume by whole voxels per axis; "
+        "which shift undoes `shifts[i]`? Then average over the particle axis.",
     )
     shape = (18, 20, 22)
     ref = _test_array(shape, seed=21)
@@ -137,6 +148,16 @@ def aligned_average(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
         (
             expected * len(subs),
             "that is the sum; divide by the number of particles.",
+        ),
+        (
+            np.mean(
+                [
+                    np.roll(s, tuple(-t[::-1]), axis=(0, 1, 2))
+                    for s, t in zip(subs, shifts, strict=True)
+                ],
+                axis=0,
+            ),
+            "each shift is (dz, dy, dx), in the array's axis order; you read it as (x, y, z).",
         ),
     ]
     return check_function(
@@ -169,9 +190,9 @@ def gold_standard_halves(fn: Callable[[int, int], Any]) -> CheckResult:
     """
     name = "gold-standard halves"
     hint = (
-        "every particle must land in exactly one half, and the sizes may differ by at most 1. "
-        "A random reordering of the indices still contains each index exactly once: what could "
-        "you do with it? Make the random generator from `seed` inside your function."
+        "which random operation on the indices 0 .. n-1 keeps each of them exactly once?",
+        "shuffle the indices with a generator made from `seed` inside your function, then "
+        "cut the shuffled list in two (the first half one longer when n is odd).",
     )
     results = []
     for n in (40, 31):
@@ -203,6 +224,8 @@ def gold_standard_halves(fn: Callable[[int, int], Any]) -> CheckResult:
         )
         results.append(r)
         if not r.passed:
+            if r.status == "failed" and r.diagnosis == "":
+                r.diagnosis = _halves_diagnosis(fn, n)
             return show(r)
     # a random split: not the first and second half of the list, and seeded
     a1, _ = (np.sort(np.asarray(h).ravel()) for h in fn(40, 1))
@@ -216,8 +239,10 @@ def gold_standard_halves(fn: Callable[[int, int], Any]) -> CheckResult:
                 False,
                 name,
                 hint=hint,
-                message="your halves follow the order of the list; assign particles at random, "
-                "so that a trend along the list (e.g. dose or position) is in both halves.",
+                message="every particle is in one half, and the halves are balanced.",
+                diagnosis="your halves follow the order of the list; assign particles at "
+                "random, so that a trend along the list (e.g. dose or position) is in both "
+                "halves.",
             )
         )
     if np.array_equal(a1, a2) or not np.array_equal(a1, a1b):
@@ -226,8 +251,9 @@ def gold_standard_halves(fn: Callable[[int, int], Any]) -> CheckResult:
                 False,
                 name,
                 hint=hint,
-                message="the split must depend on the seed, and be the same for the same seed "
-                "(use `np.random.default_rng(seed)`).",
+                message="every particle is in one half, and the halves are balanced.",
+                diagnosis="the split must depend on the seed, and be the same for the same "
+                "seed: make the generator from it (`np.random.default_rng(seed)`).",
             )
         )
     return show(
@@ -238,6 +264,26 @@ def gold_standard_halves(fn: Callable[[int, int], Any]) -> CheckResult:
             "and random, and the split is reproducible from the seed.",
         )
     )
+
+
+def _halves_diagnosis(fn: Callable[[int, int], Any], n: int) -> str:
+    """Name the usual ways a split goes wrong: drawing with replacement, or a coin per particle."""
+    try:
+        a, b = (np.asarray(h, dtype=np.int64).ravel() for h in fn(n, 7))
+    except Exception:  # noqa: BLE001 - the check already reported what went wrong
+        return ""
+    both = np.concatenate([a, b])
+    if len(np.unique(both)) < len(both):
+        return (
+            "some indices are drawn twice: drawing at random with replacement (`rng.choice` "
+            "without `replace=False`, `rng.integers`) repeats indices. Shuffle them instead."
+        )
+    if len(both) == n and abs(len(a) - len(b)) > 1:
+        return (
+            "every particle is in one half, but the sizes are unbalanced: a coin flip per "
+            "particle does not give halves of equal size. Shuffle, then cut in the middle."
+        )
+    return ""
 
 
 def rotation_error(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
@@ -256,8 +302,10 @@ def rotation_error(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
 
     name = "rotation error"
     hint = (
-        "the rotation from R1 to R2 is `R1.T @ R2`; its angle w satisfies "
-        "trace = 1 + 2 cos(w). Clip the cosine to [-1, 1] before `np.arccos`."
+        "the rotation that takes R1 to R2 is one rotation by one angle; the trace of its "
+        "matrix tells that angle.",
+        "solve trace = 1 + 2 cos(w) for w. Rounding can push the cosine slightly past 1: "
+        "clip it to [-1, 1] before `np.arccos`, and answer in degrees.",
     )
     R = sta.random_rotations(6, seed=31)
     flip = sta.euler_to_matrix([0.0, 180.0, 0.0])
@@ -276,7 +324,14 @@ def rotation_error(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
                 atol=0.01,
                 units="degrees",
                 what="angle",
-                diagnoses=[(np.deg2rad(expected), "that is in radians; return degrees.")],
+                diagnoses=[
+                    (np.deg2rad(expected), "that is in radians; return degrees."),
+                    (
+                        float(sta.rotation_angle_between(np.eye(3), R1 @ R2)),
+                        "that is the angle of R1 @ R2; the rotation between them is R1.T @ R2 "
+                        "(the inverse of a rotation matrix is its transpose).",
+                    ),
+                ],
                 hint=hint,
                 show_result=False,
             )

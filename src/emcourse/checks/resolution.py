@@ -25,7 +25,6 @@ __all__ = [
     "fsc_on_half_maps",
     "lowpass_to_resolution",
     "resolution_at_threshold",
-    "truth_fsc_from_halves",
 ]
 
 
@@ -59,9 +58,11 @@ def fsc_curve(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
 
     name = "FSC curve"
     hint = (
-        "FFT both volumes; give every coefficient its shell `round(n * |k|)` with "
-        "`np.fft.fftfreq(n)`; per shell, sum Re(Fa conj(Fb)) and divide by "
-        "sqrt(sum |Fa|^2 * sum |Fb|^2) (`np.bincount` with weights sums per shell)."
+        "each Fourier coefficient belongs to one shell, by its distance from the origin; "
+        "the three sums of the formula run over a shell, not over single coefficients.",
+        '`np.meshgrid` of `np.fft.fftfreq(n)` on each axis (indexing="ij") gives |k| of '
+        "every coefficient; `np.bincount(shell, weights, minlength=n // 2 + 1)` sums any "
+        "quantity per shell.",
     )
     n = 24
     base = _test_array((n, n, n), seed=41)
@@ -79,10 +80,39 @@ def fsc_curve(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:
         atol=0.01,
         what="FSC curve",
         diagnoses=[
-            (np.ones_like(expected), "every shell is 1: did you correlate a volume with itself?")
+            (np.ones_like(expected), "every shell is 1: did you correlate a volume with itself?"),
+            (_fsc_variant(a, b, shells=np.floor), _FLOOR),
+            (_fsc_variant(a, b, magnitude=True), _MAGNITUDE),
         ],
         hint=hint,
     )
+
+
+_FLOOR = (
+    "your shells are truncated, not rounded: `astype(int)` alone moves every coefficient "
+    "up to a shell inward. Round first (`np.rint`)."
+)
+_MAGNITUDE = (
+    "you summed |Fa conj(Fb)|; the numerator is its real part, which keeps its sign, so "
+    "that noise cancels instead of adding up."
+)
+
+
+def _fsc_variant(a, b, *, shells=np.rint, magnitude: bool = False) -> np.ndarray:
+    """The FSC with a typical slip: truncated shell indices, or the magnitude of the product."""
+    n = a.shape[0]
+    fa, fb = np.fft.fftn(a), np.fft.fftn(b)
+    k = np.fft.fftfreq(n)
+    kz, ky, kx = np.meshgrid(k, k, k, indexing="ij")
+    shell = shells(n * np.sqrt(kz**2 + ky**2 + kx**2)).astype(int).ravel()
+    keep = shell <= n // 2
+    cross = fa * np.conj(fb)
+    cross = np.abs(cross) if magnitude else cross.real
+
+    def per_shell(x):
+        return np.bincount(shell[keep], x.ravel()[keep], minlength=n // 2 + 1)
+
+    return per_shell(cross) / np.sqrt(per_shell(np.abs(fa) ** 2) * per_shell(np.abs(fb) ** 2))
 
 
 def fsc_on_half_maps(
@@ -101,9 +131,10 @@ def fsc_on_half_maps(
 
     name = "your FSC on the lesson's half maps"
     hint = (
-        "run your function on two small volumes you know the answer for (a volume with "
-        "itself gives 1 in every shell; two independent noise volumes about 0), and compare "
-        "the shells you assign with `np.fft.fftfreq` and rounding, as in task 1."
+        "does your `fsc_curve` pass the check of task 1? This one runs the same function "
+        "on larger maps.",
+        "try it on cases you know: a volume with itself gives 1 in every shell, two "
+        "independent noise volumes about 0.",
     )
     a = np.array(half_a, dtype=np.float32)
     b = np.array(half_b, dtype=np.float32)
@@ -145,12 +176,17 @@ def fsc_on_half_maps(
                 "lesson's average yourself.",
             )
         )
+    diagnosis = ""
+    for variant, words in (({"shells": np.floor}, _FLOOR), ({"magnitude": True}, _MAGNITUDE)):
+        if np.abs(curve - _fsc_variant(a, b, **variant)).max() <= 0.01:
+            diagnosis = words
     return show(
         CheckResult(
             False,
             name,
             value=res_got,
             tolerance=0.01,
+            diagnosis=diagnosis,
             hint=hint,
             message=f"your curve crosses 0.143 at {res_got:.1f} Å, but the course's `sta.fsc` "
             f"on the same half maps does not cross there (your curve differs from it by up to "
@@ -181,8 +217,9 @@ def resolution_at_threshold(fn: Callable[[np.ndarray, np.ndarray, float], Any]) 
 
     name = "resolution at a threshold"
     hint = (
-        "find the first shell (after shell 0) whose FSC is below the threshold; interpolate "
-        "the frequency linearly between it and the shell before; return 1 / frequency."
+        "the curve crosses the threshold between two shells: which two?",
+        "take the first shell after shell 0 that is below the threshold and the shell "
+        "before it; interpolate the frequency linearly between them at the threshold.",
     )
     freq = np.arange(17) / (32 * 10.0)  # a 32-box at 10 A per voxel
     x = np.arange(17) / 16
@@ -204,6 +241,10 @@ def resolution_at_threshold(fn: Callable[[np.ndarray, np.ndarray, float], Any]) 
                     1 / freq[max(i - 1, 1)],
                     "that is the last shell above the threshold: "
                     "interpolate between it and the next one.",
+                ),
+                (
+                    float(1 / expected),
+                    "that is a frequency, in 1/Å; the resolution is its inverse, in Å.",
                 ),
             ]
             yield check_function(
@@ -250,9 +291,11 @@ def lowpass_to_resolution(fn: Callable[[np.ndarray, float, float], Any]) -> Chec
     """
     name = "low-pass filter"
     hint = (
-        "work in Fourier space: you need |k| in 1/Å for every coefficient (what does the "
-        "second argument of `np.fft.fftfreq` do?), then decide which coefficients survive. "
-        "The result must be a real volume of the input's shape."
+        "work in Fourier space: a resolution of d Å keeps the coefficients with |k| up to "
+        "1 / d, with k in 1/Å.",
+        "`np.fft.fftfreq(n, d=voxel_size)` gives k in 1/Å along an axis of n voxels; build "
+        "|k| for every coefficient, zero those beyond the cutoff, and keep the real part of "
+        "the inverse FFT.",
     )
 
     def runs():
@@ -266,7 +309,7 @@ def lowpass_to_resolution(fn: Callable[[np.ndarray, float, float], Any]) -> Chec
             F0 = np.fft.fftn(vol)
             scale = float(np.abs(F0).max())
 
-            def errors(out: Any, F0=F0, kk=kk, res=res, scale=scale) -> tuple[float, float]:
+            def measured(out: Any, res: float = res, F0=F0, kk=kk, scale=scale):
                 F = np.fft.fftn(np.asarray(out, dtype=np.float64))
                 high = kk > 1.15 / res
                 low = kk < 0.85 / res
@@ -274,7 +317,13 @@ def lowpass_to_resolution(fn: Callable[[np.ndarray, float, float], Any]) -> Chec
                 changed = float(np.abs(F[low] - F0[low]).max() / scale)
                 return left, changed
 
-            yield check_function(
+            seen: list = []
+
+            def errors(out: Any, measured=measured, seen=seen) -> tuple[float, float]:
+                seen.append(out)
+                return measured(out)
+
+            result = check_function(
                 fn,
                 vol.copy(),
                 res,
@@ -289,6 +338,20 @@ def lowpass_to_resolution(fn: Callable[[np.ndarray, float, float], Any]) -> Chec
                 hint=hint,
                 show_result=False,
             )
+            if not result.passed and seen:
+                out = np.asarray(seen[-1], dtype=np.float64)
+                if max(measured(out, res * vs)) <= 0.01:
+                    result.diagnosis = (
+                        "your cutoff is 1 / resolution in cycles per voxel, so it is a voxel "
+                        "size too low: give `np.fft.fftfreq` the voxel size (`d=`) to get k "
+                        "in 1/Å."
+                    )
+                elif max(measured(vol - out)) <= 0.01:
+                    result.diagnosis = (
+                        "you kept the fine detail and removed the coarse: a low-pass filter "
+                        "keeps |k| up to the cutoff."
+                    )
+            yield result
 
     return show(
         _all_passed(
@@ -297,46 +360,4 @@ def lowpass_to_resolution(fn: Callable[[np.ndarray, float, float], Any]) -> Chec
             "your filter removes what lies beyond the resolution and keeps "
             "what lies inside it, for a cubic and a non-cubic volume.",
         )
-    )
-
-
-def truth_fsc_from_halves(fn: Callable[[np.ndarray], Any]) -> CheckResult:
-    """Check ``fn(fsc_half) -> c_ref``: Rosenthal & Henderson's ``sqrt(2 F / (1 + F))``.
-
-    The FSC between the full map (both halves) and the truth, predicted from
-    the half-map FSC ``F``; 0 where ``F <= 0``. Tested on values from -0.2
-    to 1; tolerance 1e-4.
-
-    Sample solution::
-
-        def truth_fsc(fsc_half):
-            f = np.clip(fsc_half, 0, None)
-            return np.sqrt(2 * f / (1 + f))
-    """
-    name = "FSC against the truth"
-    hint = (
-        "C_ref = sqrt(2 FSC / (1 + FSC)) (Rosenthal & Henderson 2003); clip negative FSC "
-        "values to 0 first."
-    )
-    f = np.linspace(-0.2, 1.0, 25)
-    fc = np.clip(f, 0, None)
-    expected = np.sqrt(2 * fc / (1 + fc))
-    diagnoses = [
-        (
-            np.sqrt(fc),
-            "that is sqrt(FSC); the full map averages twice as many particles: "
-            "sqrt(2 FSC / (1 + FSC)).",
-        ),
-        (2 * fc / (1 + fc), "that is the full-map FSC; take the square root."),
-    ]
-    return check_function(
-        fn,
-        f.copy(),
-        name=name,
-        expected=expected,
-        rtol=0,
-        atol=1e-4,
-        what="curve",
-        diagnoses=diagnoses,
-        hint=hint,
     )

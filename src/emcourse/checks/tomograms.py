@@ -1,7 +1,8 @@
 """Checks of the subtomogram-averaging sheets on tomograms and particle picking.
 
 Sheet 10-01 ("Simulate a tomogram and see the missing wedge"):
-:func:`dose_symmetric_order`, :func:`elongation_factor`, :func:`wedge_fraction`.
+:func:`dose_symmetric_order`, :func:`wedge_fraction` (its elongation prediction is in
+:mod:`.sta_questions`).
 Sheet 10-02 ("Find particles by template matching"): :func:`crowther_step`,
 :func:`picking_scores`, :func:`nms_peaks`, :func:`picks_on_tomogram`.
 """
@@ -26,7 +27,6 @@ from emcourse.checks._core import (
 __all__ = [
     "crowther_step",
     "dose_symmetric_order",
-    "elongation_factor",
     "nms_peaks",
     "picking_scores",
     "picks_on_tomogram",
@@ -67,8 +67,11 @@ def dose_symmetric_order(fn: Callable[[float, float], Any]) -> CheckResult:
 
     name = "dose-symmetric order"
     hint = (
-        "0 first, then +step, then two tilts on the negative side, two on the positive "
-        "side, and so on outwards; every angle of the range exactly once."
+        "look again at the order printed from the mdoc: after 0 and +step, how many tilts "
+        "in a row go to the same side?",
+        "keep one counter per side; after 0 and +step take the next two angles of the "
+        "negative side, then the next two of the positive side, and so on outwards until "
+        "both sides reach max_angle.",
     )
 
     def case(max_angle, step):
@@ -81,6 +84,16 @@ def dose_symmetric_order(fn: Callable[[float, float], Any]) -> CheckResult:
                     "is what is asked.",
                 ),
                 (-ref, "the first step goes to the positive side (+step), then two negative."),
+                (
+                    tilt_scheme(min_angle=-max_angle, max_angle=max_angle, step=step, group=1),
+                    "that alternates sides one tilt at a time; the dose-symmetric scheme "
+                    "takes two tilts per side (fewer of the slow, wide swings of the stage).",
+                ),
+                (
+                    _pairs_from_zero(max_angle, step),
+                    "that takes two positive tilts straight after 0; only one, +step, comes "
+                    "first, then the groups of two begin on the negative side.",
+                ),
             ]
             return check_function(
                 fn,
@@ -106,53 +119,15 @@ def dose_symmetric_order(fn: Callable[[float, float], Any]) -> CheckResult:
     )
 
 
-def elongation_factor(fn: Callable[[float], Any]) -> CheckResult:
-    """Check ``fn(max_tilt_deg) -> e``: Radermacher's elongation for tilts of +-max_tilt.
-
-    ``e = sqrt((a + sin a cos a) / (a - sin a cos a))`` with ``a`` in radians.
-    Tested at three tilt ranges, not the one used in the lesson.
-
-    Sample solution::
-
-        def elongation_factor(max_tilt_deg):
-            a = np.deg2rad(max_tilt_deg)
-            return np.sqrt((a + np.sin(a) * np.cos(a)) / (a - np.sin(a) * np.cos(a)))
-    """
-    name = "elongation factor"
-    hint = (
-        "convert the angle to radians first, and compare your formula with the lesson's, "
-        "term by term: which sum goes above the fraction bar?"
-    )
-
-    def rad(a):
-        return np.sqrt((a + np.sin(a) * np.cos(a)) / (a - np.sin(a) * np.cos(a)))
-
-    def case(deg):
-        def run():
-            a = np.deg2rad(deg)
-            wrong = [
-                (1 / rad(a), "that is the inverse: z is longer than x, so e > 1."),
-                (rad(a) ** 2, "take the square root of the ratio."),
-            ]
-            return check_function(
-                fn,
-                deg,
-                name=name,
-                expected=float(rad(a)),
-                rtol=1e-3,
-                diagnoses=wrong,
-                what="elongation",
-                hint=hint,
-                show_result=False,
-            )
-
-        return run
-
-    return _run_cases(
-        name,
-        [case(50.0), case(70.0), case(35.0)],
-        "your elongation factor is right for three tilt ranges.",
-    )
+def _pairs_from_zero(max_angle: float, step: float) -> np.ndarray:
+    """0, then groups of two from the positive side on: a common misreading of the scheme."""
+    n = int(round(max_angle / step))
+    pos = [k * step for k in range(1, n + 1)]
+    neg = [-k * step for k in range(1, n + 1)]
+    order = [0.0]
+    for i in range(0, n, 2):
+        order += pos[i : i + 2] + neg[i : i + 2]
+    return np.array(order)
 
 
 def wedge_fraction(fn: Callable[[tuple], Any]) -> CheckResult:
@@ -171,8 +146,10 @@ def wedge_fraction(fn: Callable[[tuple], Any]) -> CheckResult:
     """
     name = "missing-wedge fraction"
     hint = (
-        "the wedge is the same in every k_y plane; in the (k_x, k_z) plane, which "
-        "angles around the origin are never measured?"
+        "the wedge is the same in every k_y plane, so think in the (k_x, k_z) plane: each "
+        "tilt measures one line through its origin, at the tilt angle.",
+        "a line through the origin can point in 180 degrees of directions; which of them "
+        "do the tilts from min_tilt to max_tilt sweep, and which are left?",
     )
 
     def case(lo, hi):
@@ -181,6 +158,16 @@ def wedge_fraction(fn: Callable[[tuple], Any]) -> CheckResult:
             wrong = [
                 (1 - ref, "that is the fraction measured; the question is the fraction lost."),
                 ((90.0 - (hi - lo) / 2) / 360.0, "the wedge is double: above and below."),
+                (
+                    (360.0 - (hi - lo)) / 360.0,
+                    "a line through the origin covers two opposite directions at once: the "
+                    "directions of lines add up to 180 degrees, not 360.",
+                ),
+                (
+                    (90.0 - hi) / 90.0,
+                    "that uses only max_tilt, as if the range were symmetric: the tilt range "
+                    "may be asymmetric, so use both ends.",
+                ),
             ]
             return check_function(
                 fn,
@@ -221,8 +208,10 @@ def crowther_step(fn: Callable[[float, float], Any]) -> CheckResult:
     """
     name = "Crowther step"
     hint = (
-        "a point on the rim is D / 2 from the centre: how far does it move when the "
-        "particle turns by delta radians? It may move by half a resolution element."
+        "the rim moves most: how far does a point at D / 2 from the centre travel when "
+        "the particle turns by a small angle?",
+        "an arc of radius r swept by delta radians is r * delta long; the criterion lets "
+        "the rim move by half a resolution element. Solve for delta, then convert.",
     )
 
     def case(d_a, res):
@@ -290,8 +279,10 @@ def picking_scores(fn: Callable[..., Any], *, tolerance: float = 2.0) -> CheckRe
 
     name = "precision and recall"
     hint = (
-        "pair picks with true positions closest first; each pick and each true position "
-        "may be used once; precision = matched / picks, recall = matched / true."
+        "start from every pick-to-truth distance, an (m, n) array; a pair closer than "
+        "`tolerance` is a candidate match.",
+        "visit the candidate pairs from the closest (`np.argsort` of their distances) and "
+        "accept a pair only when neither its pick nor its true position is used yet.",
     )
 
     def case(seed):
@@ -300,12 +291,18 @@ def picking_scores(fn: Callable[..., Any], *, tolerance: float = 2.0) -> CheckRe
             ref = precision_recall(found, truth, tolerance=tolerance)
             d = np.linalg.norm(found[:, None] - truth[None], axis=-1)
             naive_p = float((d.min(axis=1) <= tolerance).mean())
+            n_close = float((d <= tolerance).sum())
             wrong = [
                 (
                     (naive_p, ref[1]),
                     "a duplicate pick of an already matched particle is a false positive.",
                 ),
                 ((ref[1], ref[0]), "return (precision, recall) in that order."),
+                (
+                    (n_close / len(found), n_close / len(truth)),
+                    "you counted every pair within the tolerance; a pick and a true position "
+                    "may each be matched once.",
+                ),
             ]
             return check_function(
                 fn,
@@ -398,12 +395,14 @@ def nms_peaks(fn: Callable[..., Any]) -> CheckResult:
                     kept.append(p)
             return np.array(kept).reshape(-1, 3)
     """
-    from emcourse.sta import precision_recall
 
     name = "non-maximum suppression"
     hint = (
-        "sort the voxels above the threshold by score, highest first; keep one if it is "
-        "at least min_distance from every peak kept so far."
+        "the candidates are the voxels above the threshold, and the strongest of them is "
+        "always a peak. What decides whether the next one is kept?",
+        "visit the candidates from the highest score down (`np.argwhere` lists voxels, "
+        "`np.argsort` orders scores) and keep one only when it is at least min_distance "
+        "from every peak kept so far.",
     )
     scores = _score_map()
     min_distance, threshold = 4.0, 0.5
@@ -414,18 +413,7 @@ def nms_peaks(fn: Callable[..., Any]) -> CheckResult:
     peaks, problem = _as_peaks(value, name, hint)
     if problem is not None:
         return show(problem)
-    precision, recall = precision_recall(peaks, ref, tolerance=0.5)
-    result = check_close(
-        name,
-        (precision, recall),
-        (1.0, 1.0),
-        rtol=0,
-        atol=1e-9,
-        what="(precision, recall) of your peaks against the reference peaks",
-        hint=hint + " Too many peaks: the suppression is missing or too weak; too few: "
-        "check the threshold and the distance test.",
-        show_result=False,
-    )
+    result = _peaks_against(peaks, ref, name=name, hint=hint)
     if result.passed and len(peaks) == len(ref):
         order_ok = bool(np.all(np.diff(scores[tuple(np.rint(peaks).astype(int).T)]) <= 0))
         if not order_ok:
@@ -434,11 +422,46 @@ def nms_peaks(fn: Callable[..., Any]) -> CheckResult:
                 name,
                 hint=hint,
                 status="failed",
-                message="you found the right peaks, but not strongest first.",
+                message="you found the right peaks.",
+                diagnosis="they are not strongest first: order them by their score, highest first.",
             )
         else:
             result.message = "your peaks are the right ones, strongest first."
     return show(result)
+
+
+def _peaks_against(peaks: np.ndarray, ref: np.ndarray, *, name: str, hint) -> CheckResult:
+    """Compare peaks with the reference as a set, and name what a mismatch looks like."""
+    from emcourse.sta import precision_recall
+
+    precision, recall = precision_recall(peaks, ref, tolerance=0.5)
+    result = check_close(
+        name,
+        (precision, recall),
+        (1.0, 1.0),
+        rtol=0,
+        atol=1e-9,
+        what="(precision, recall) of your peaks against the reference peaks",
+        hint=hint,
+        show_result=False,
+    )
+    if result.passed or not len(peaks):
+        return result
+    if precision_recall(peaks[:, ::-1], ref, tolerance=0.5) == (1.0, 1.0):
+        result.diagnosis = (
+            "your peaks are (x, y, z); return (z, y, x) voxel indices, as `np.argwhere` gives them."
+        )
+    elif recall == 1.0 and len(peaks) > len(ref):
+        result.diagnosis = (
+            "your peaks hold all the reference peaks and more: the suppression is missing "
+            "or too weak. A candidate must be min_distance from every peak kept so far."
+        )
+    elif precision == 1.0 and len(peaks) < len(ref):
+        result.diagnosis = (
+            "your peaks are all right, but some are missing: a test drops peaks it should "
+            "keep (compare the threshold with `>` and each distance only with peaks kept)."
+        )
+    return result
 
 
 def picks_on_tomogram(
@@ -464,8 +487,9 @@ def picks_on_tomogram(
 
     name = "picks on the tomogram"
     hint = (
-        "your function passed the small test map? Then check that it handles a large map: "
-        "every voxel above the threshold is a candidate, strongest first."
+        "run `checks.nms_peaks` on your function first: does it pass on the small map?",
+        "a large map has many candidates: every voxel above the threshold is one, visited "
+        "strongest first, and none may be skipped or kept twice.",
     )
     scores = np.asarray(scores)
     value, problem = _call(fn, (scores.copy(), min_distance, threshold), name=name, hint=hint)
@@ -475,17 +499,7 @@ def picks_on_tomogram(
     if problem is not None:
         return show(problem)
     ref = _greedy_nms(scores, min_distance, threshold)
-    agree = precision_recall(peaks, ref, tolerance=0.5)
-    result = check_close(
-        name,
-        agree,
-        (1.0, 1.0),
-        rtol=0,
-        atol=1e-9,
-        what="(precision, recall) of your peaks against greedy suppression of this map",
-        hint=hint,
-        show_result=False,
-    )
+    result = _peaks_against(peaks, ref, name=name, hint=hint)
     p, r = precision_recall(peaks, annotations, tolerance=tolerance)
     n_true = len(np.asarray(annotations).reshape(-1, 3))
     report = (
