@@ -204,3 +204,35 @@ def test_a_choice_explains_the_right_option_and_diagnoses_a_wrong_one(records, c
 def test_feedback_renders_code_without_backticks():
     r = checks.CheckResult(False, "x", message="use `np.sum` here")
     assert "<code>np.sum</code>" in r._repr_html_() and "`" not in r._repr_html_()
+
+
+def test_no_first_hint_repeats_the_stub_or_the_message(records, capsys):
+    """Every check that takes one function, given an answer of None: the first hint is
+    neither the stub's message nor a repeat of the check's own message."""
+    import difflib
+    import inspect
+
+    from emcourse.exercises import GENERIC_HINT
+
+    seen = 0
+    for name in checks.TASKS:
+        task = getattr(checks, name)
+        required = [
+            p
+            for p in inspect.signature(task).parameters.values()
+            if p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+        ]
+        if len(required) != 1:
+            continue
+        result = task(lambda *args, **kwargs: None)
+        lines = str(result).splitlines()
+        hints = [line.split(": ", 1)[1] for line in lines if line.strip().startswith("Hint")]
+        if not hints:
+            continue
+        seen += 1
+        hint = hints[0]
+        for other in (GENERIC_HINT, result.message):
+            ratio = difflib.SequenceMatcher(None, hint.lower(), other.lower()).ratio()
+            assert ratio < 0.6 and hint not in other, (name, hint, other)
+    capsys.readouterr()
+    assert seen >= 20, seen
