@@ -113,6 +113,7 @@ def test_an_unwritable_folder_costs_one_notice_never_a_check(tmp_path, monkeypat
 
 
 def test_recording_can_be_switched_off(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(checks.STRICT_ENV, raising=False)
     monkeypatch.setenv(progress.ENV, "off")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert progress.progress_dir() is None

@@ -30,15 +30,17 @@ def unset(answer: Any) -> bool:
     return answer is None or answer is Ellipsis
 
 
+def _as_is(result: CheckResult) -> CheckResult:
+    return result
+
+
 def _not_yet(name: str, what: str) -> CheckResult:
-    return show(
-        CheckResult(
-            False,
-            name,
-            status="not done",
-            message=f"{what} first: replace the `...` in the cell above, run that cell, "
-            "then run this one.",
-        )
+    return CheckResult(
+        False,
+        name,
+        status="not done",
+        message=f"{what} first: replace the `...` in the cell above, run that cell, "
+        "then run this one.",
     )
 
 
@@ -52,6 +54,7 @@ def prediction(
     atol: float = 0.0,
     units: str = "",
     diagnoses: Sequence[tuple[float, str]] = (),
+    show_result: bool = True,
 ) -> CheckResult:
     """Reveal ``actual`` next to the learner's committed ``guess``, with the explanation.
 
@@ -71,22 +74,26 @@ def prediction(
         Units of the value.
     diagnoses : sequence of (value, str)
         Typical wrong predictions and what they suggest.
+    show_result : bool
+        Display the result (and raise in strict mode); False to only return it.
 
     Examples
     --------
-    >>> r = prediction("answer", ..., 42.0, explanation="six times seven")  # doctest: +ELLIPSIS
+    >>> r = prediction("answer", ..., 42.0, explanation="six times seven", show_result=False)
+    >>> print(r)  # doctest: +ELLIPSIS
     … answer: not done yet
       Commit your prediction first: ...
-    >>> r = prediction("answer", 40, 42.0, explanation="six times seven")
+    >>> print(prediction("answer", 40, 42.0, explanation="six times seven", show_result=False))
     ✔ answer: passed
       you predicted 40; the result is 42. That is within 25 %: six times seven
     """
+    out = show if show_result else _as_is
     if unset(guess):
-        return _not_yet(name, "Commit your prediction")
+        return out(_not_yet(name, "Commit your prediction"))
     try:
         value = float(guess)
     except (TypeError, ValueError):
-        return show(
+        return out(
             CheckResult(
                 False,
                 name,
@@ -99,7 +106,7 @@ def prediction(
     close = bool(error <= tol)
     within = f"{rtol:.0%}".replace("%", " %") if not atol else _fmt(tol, units)
     verdict = f"That is within {within}" if close else f"That is off by {_fmt(error, units)}"
-    return show(
+    return out(
         CheckResult(
             close,
             name,
@@ -120,6 +127,7 @@ def choice(
     correct: str,
     explanation: str,
     why_not: Mapping[str, str],
+    show_result: bool = True,
 ) -> CheckResult:
     """Check one option of a multiple-choice question.
 
@@ -130,26 +138,27 @@ def choice(
     Examples
     --------
     >>> opts = {"a": "red", "b": "blue"}
-    >>> r = choice("sky", "a", options=opts, correct="b", explanation="Rayleigh",
-    ...            why_not={"a": "that is the sunset"})
+    >>> print(choice("sky", "a", options=opts, correct="b", explanation="Rayleigh",
+    ...              why_not={"a": "that is the sunset"}, show_result=False))
     ✘ sky: not yet right
       (a) is not it.
       Diagnosis: that is the sunset
     """
     if set(why_not) != set(options) - {correct}:
         raise ValueError("why_not must explain every wrong option, and only those")
+    out = show if show_result else _as_is
     if unset(answer):
-        return _not_yet(name, "Choose an option")
+        return out(_not_yet(name, "Choose an option"))
     letter = str(answer).strip().strip("()").lower()
     if letter not in options:
         listed = ", ".join(f'"{k}"' for k in options)
-        return show(
+        return out(
             CheckResult(
                 False, name, status="failed", message=f"answer with one of {listed}, as a string."
             )
         )
     if letter == correct:
-        return show(CheckResult(True, name, message=f"({letter}) is right: {explanation}"))
-    return show(
+        return out(CheckResult(True, name, message=f"({letter}) is right: {explanation}"))
+    return out(
         CheckResult(False, name, message=f"({letter}) is not it.", diagnosis=why_not[letter])
     )
