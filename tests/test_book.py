@@ -319,3 +319,24 @@ def test_the_book_stylesheet_wraps_outputs_and_lets_wide_tables_scroll():
     css = (ROOT / "book/_static" / book_ext.STYLESHEET).read_text()
     assert "white-space: pre-wrap" in css  # long output lines wrap
     assert "overflow-x: auto" in css  # wide tables and long code lines scroll in the column
+
+
+def test_headings_never_skip_a_level():
+    """A page's headings go down one level at a time (the book build warns, and fails, on
+    H1 -> H3); checked here so that `make test` finds it before the build."""
+    skips = []
+    for rel in sorted(toc_files() | toc_files("_toc_student.yml")):
+        path = ROOT / f"{rel}.ipynb"
+        if not path.exists():
+            continue
+        level = 0
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "markdown":
+                continue
+            for line in cell.source.splitlines():
+                m = re.match(r"(#{1,6}) ", line)
+                if m:
+                    if len(m[1]) > level + 1:
+                        skips.append(f"{rel}: {line}")
+                    level = len(m[1])
+    assert not skips, skips
