@@ -55,7 +55,7 @@ def test_bigwarp_csv_2d_has_six_columns(tmp_path):
 def test_bigwarp_reader_is_strict(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text('"Pt-0","yes","1","2","3","4","5","6"\n')
-    with pytest.raises(ValueError, match="active 'true' or 'false'"):
+    with pytest.raises(ValueError, match="row 1, column active: expected 'true' or 'false'"):
         io.read_bigwarp_csv(bad)
     bad.write_text('"Pt-0","true","1","2","3"\n')
     with pytest.raises(ValueError, match="6 \\(2D\\) or 8 \\(3D\\) columns"):

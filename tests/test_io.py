@@ -72,6 +72,7 @@ def test_extended_header_is_skipped(tmp_path, volume):
         mrc.set_data(volume)
         mrc.set_extended_header(np.arange(100, dtype=np.int32))
         mrc.header.ispg = 1  # a symmetry-record style header
+        mrc.voxel_size = 1.0
     header = io.read_mrc_header(path)
     assert header["nsymbt"] == 400 and header["data_offset"] == 1424
     np.testing.assert_array_equal(io.read_mrc(path).data, volume)
@@ -82,6 +83,7 @@ def test_integer_maps_become_float32_without_rescaling(tmp_path):
     path = tmp_path / "i.mrc"
     with mrcfile.new(path) as mrc:
         mrc.set_data(data)
+        mrc.voxel_size = 1.0  # mrcfile leaves the cell 0 (voxel size 0), which is refused
     v = io.read_mrc(path)
     assert v.data.dtype == np.float32
     np.testing.assert_array_equal(v.data, data)

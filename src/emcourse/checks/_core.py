@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 NOT_DONE = "Not done yet"
+_HUGE = 1e100  # larger than any answer in the course; squaring it would overflow float64
 STRICT_ENV = "EMCOURSE_CHECKS_STRICT"
 
 
@@ -330,6 +331,12 @@ def _validate(
             f"{subject} contains {' and '.join(p for p in parts if p)} "
             f"value{'s' if bad_mask.sum() > 1 else ''}{where}. NaN usually comes from 0/0 or "
             "from a NaN in the input; inf from dividing by zero."
+        )
+    if arr.size and arr.dtype.kind == "f" and float(np.max(np.abs(arr))) > _HUGE:
+        return bad(
+            f"{subject} holds a value as large as {float(np.max(np.abs(arr))):.3g}: no answer "
+            "here is near that size, and arithmetic on it overflows. Check the units and for a "
+            "division that became a multiplication."
         )
     return None
 

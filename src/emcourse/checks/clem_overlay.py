@@ -11,7 +11,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from emcourse.checks._core import CheckResult, _all_passed, _call, check_function, show
+from emcourse.checks._core import (
+    CheckResult,
+    _all_passed,
+    _call,
+    _validate,
+    check_function,
+    show,
+)
 from emcourse.checks.clem import _tre, transform_feedback
 
 __all__ = [
@@ -104,13 +111,11 @@ def clem_matrix_for_xyz_tool(fn: Callable) -> CheckResult:
     if problem is not None:
         return show(problem)
     # measure in the course's frame: convert the learner's matrix back
-    try:
-        back = clem.matrix_xyz(np.asarray(value, dtype=float))
-        back[:3, 3] *= 1000.0
-    except (ValueError, IndexError) as exc:
-        return show(
-            CheckResult(False, name, hint=hint, message=f"your matrix cannot be used: {exc}")
-        )
+    problem = _validate(value, np.eye(4), name=name, hint=hint, subject="your matrix")
+    if problem is not None:
+        return show(problem)
+    back = clem.matrix_xyz(np.asarray(value, dtype=float))
+    back[:3, 3] *= 1000.0
 
     def unit_fix(x):
         y = x.copy()
@@ -269,7 +274,17 @@ def clem_ransac(fn: Callable) -> CheckResult:
                     False, name, hint=hint, message="return two things: `matrix, inliers`."
                 )
                 return
-            inl = np.asarray(inliers, dtype=bool).ravel()
+            try:
+                inl = np.asarray(inliers, dtype=bool).ravel()
+            except (TypeError, ValueError):
+                yield CheckResult(
+                    False,
+                    name,
+                    hint=hint,
+                    message="your inliers are not one True/False per pair (a ragged list?): "
+                    f"return an array of {len(good)} booleans.",
+                )
+                return
             same = inl.shape == good.shape and np.array_equal(inl, good)
             if not same:
                 diagnosis = ""
@@ -297,7 +312,9 @@ def clem_ransac(fn: Callable) -> CheckResult:
             )
             if not result.passed and not result.diagnosis and result.value is not None:
                 fit_all = clem.fit(lm.moving, lm.fixed)
-                if _tre(np.asarray(matrix, dtype=float), fit_all, t) <= 1.0:
+                with np.errstate(all="ignore"):
+                    close_to_all = _tre(np.asarray(matrix, dtype=float), fit_all, t) <= 1.0
+                if close_to_all:
                     result.diagnosis = (
                         "your inliers are right but the matrix is the least-squares fit to all "
                         "pairs: refit on the inliers only."

@@ -140,6 +140,34 @@ def mask_problem(
     return None
 
 
+def _as_array(value: Any, name: str, hint) -> tuple[Any, CheckResult | None]:
+    """``value`` as an array, or a friendly result for a ragged list or odd object."""
+    if value is None or isinstance(value, np.ndarray):
+        return value, None
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        return None, _fail(
+            name,
+            f"your answer is a {type(value).__name__} that is not an array of numbers "
+            "(a ragged list, with rows of different lengths?): return one NumPy array.",
+            hint,
+        )
+    if arr.dtype == object:
+        return None, _fail(name, "your answer is an array of Python objects, not numbers.", hint)
+    return arr, None
+
+
+def _compact_labels(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered 0 (kept as background), 1, 2, ... as int64: any integer ids work.
+
+    Huge ids (int64 max, uint64 max) would overflow the metrics' pair counting or
+    turn negative in a cast; only which voxels share an id matters.
+    """
+    ids, inverse = np.unique(labels, return_inverse=True)
+    return (inverse.reshape(labels.shape) + (ids[0] != 0)).astype(np.int64)
+
+
 def _n_components(mask: np.ndarray) -> int:
     from scipy import ndimage as ndi
 
@@ -435,16 +463,12 @@ def segmentation_quality(
         labels, problem = _call(labels, tuple(args), name=name, hint=hint)
         if problem is not None:
             return show(problem)
-    problem = mask_problem(
-        labels if labels is None or isinstance(labels, np.ndarray) else np.asarray(labels),
-        truth.shape,
-        want="labels",
-        name=name,
-        hint=hint,
-    )
+    labels, problem = _as_array(labels, name, hint)
+    if problem is None:
+        problem = mask_problem(labels, truth.shape, want="labels", name=name, hint=hint)
     if problem is not None:
         return show(problem)
-    labels = np.asarray(labels).astype(np.int64)
+    labels = _compact_labels(labels)
     d = dice(truth, labels)
     s = match_instances(truth, labels)
     split, merge = variation_of_information(truth, labels)
@@ -539,13 +563,9 @@ def mask_quality(
         mask, problem = _call(mask, tuple(args), name=name, hint=hint)
         if problem is not None:
             return show(problem)
-    problem = mask_problem(
-        mask if mask is None or isinstance(mask, np.ndarray) else np.asarray(mask),
-        truth.shape,
-        want="mask",
-        name=name,
-        hint=hint,
-    )
+    mask, problem = _as_array(mask, name, hint)
+    if problem is None:
+        problem = mask_problem(mask, truth.shape, want="mask", name=name, hint=hint)
     if problem is not None:
         return show(problem)
     mask = np.asarray(mask, bool)

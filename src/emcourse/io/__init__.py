@@ -21,7 +21,7 @@ from emcourse.io.landmarks import read_bigwarp_csv, read_cosem_landmarks, write_
 from emcourse.io.mdoc import read_mdoc
 from emcourse.io.mrc import HEADER_BYTES, parse_mrc_header, read_mrc, read_mrc_header, write_mrc
 from emcourse.io.ndjson import read_ndjson_points
-from emcourse.io.star import read_particles_star, write_particles_star
+from emcourse.io.star import read_particles_star, read_star, write_particles_star
 from emcourse.io.transforms import (
     elastix_affine_matrix,
     read_ecclem_xml,
@@ -61,6 +61,7 @@ __all__ = [
     "read_mrc_header",
     "read_ndjson_points",
     "read_particles_star",
+    "read_star",
     "write_mrc",
     "write_particles_star",
 ]

@@ -16,6 +16,7 @@ naming the file, what was expected and what was found.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,29 @@ import numpy as np
 from emcourse.volume import Source
 
 __all__ = ["read_bigwarp_csv", "read_cosem_landmarks", "write_bigwarp_csv"]
+
+
+def _read_text_rows(path: Path, what: str) -> list[list[str]]:
+    """The CSV rows of ``path``, or one ValueError naming the file and the encoding problem."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: expected {what} as UTF-8 text, found byte 0x{exc.object[exc.start]:02x} at "
+            f"byte {exc.start} that is not UTF-8 (a Latin-1 or Windows export?). Re-save the "
+            "file as UTF-8, or rename its points with plain ASCII letters."
+        ) from exc
+    if "\x00" in text:
+        raise ValueError(f"{path}: expected {what} as text, found binary bytes (NUL).")
+    if text and not text.endswith(("\n", "\r")):
+        raise ValueError(
+            f"{path}: row {len(text.splitlines())}: the file ends without a line end, inside "
+            f"its last row {text.splitlines()[-1][-40:]!r}: it looks cut off."
+        )
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ValueError(f"{path}: expected {what}, found text CSV cannot split: {exc}.") from exc
 
 
 def _flip(points: np.ndarray) -> np.ndarray:
@@ -44,8 +68,7 @@ def read_bigwarp_csv(path) -> dict:
         physical unit), ``ndim``.
     """
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.reader(fh) if r]
+    rows = [r for r in _read_text_rows(path, "BigWarp landmark rows") if r]
     if not rows:
         raise ValueError(f"{path}: expected BigWarp landmark rows, found an empty file.")
     width = len(rows[0])
@@ -55,16 +78,29 @@ def read_bigwarp_csv(path) -> dict:
             f"in the first row {rows[0]!r}."
         )
     k = (width - 2) // 2
+    axes = "xyz"[:k]
+    columns = ["name", "active", *(f"moving_{a}" for a in axes), *(f"fixed_{a}" for a in axes)]
     names, active, vals = [], [], []
     for i, r in enumerate(rows, 1):
         if len(r) != width:
-            raise ValueError(f"{path}: row {i}: expected {width} fields, found {len(r)}.")
+            gap = f": column {columns[len(r)]} is missing" if len(r) < width else ""
+            raise ValueError(
+                f"{path}: row {i}: expected {width} fields ({', '.join(columns)}), "
+                f"found {len(r)}{gap}."
+            )
         if r[1] not in ("true", "false"):
-            raise ValueError(f"{path}: row {i}: expected active 'true' or 'false', found {r[1]!r}.")
-        try:
-            vals.append([float(v) for v in r[2:]])
-        except ValueError as exc:
-            raise ValueError(f"{path}: row {i}: expected numbers, found {r[2:]!r}.") from exc
+            raise ValueError(
+                f"{path}: row {i}, column active: expected 'true' or 'false', found {r[1]!r}."
+            )
+        row = []
+        for col, v in zip(columns[2:], r[2:], strict=True):
+            try:
+                row.append(float(v))
+            except ValueError as exc:
+                raise ValueError(
+                    f"{path}: row {i}, column {col}: expected a number, found {v!r}."
+                ) from exc
+        vals.append(row)
         names.append(r[0])
         active.append(r[1] == "true")
     v = np.array(vals)
@@ -127,8 +163,7 @@ def read_cosem_landmarks(path, *, rater: str = "AW", source: Source | None = Non
     from emcourse.clem.types import Landmarks
 
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    rows = _read_text_rows(path, "the COSEM landmark table")
     if not rows or [h.strip() for h in rows[0]] != _COSEM_HEADER:
         raise ValueError(
             f"{path}: expected the header {','.join(_COSEM_HEADER)}, found "
@@ -138,12 +173,24 @@ def read_cosem_landmarks(path, *, rater: str = "AW", source: Source | None = Non
     for i, r in enumerate(rows[1:], 2):
         if not r:
             continue
-        try:
-            idx, who = int(r[0]), r[1].strip()
-            em = [float(v) for v in r[2:5]]
-            lm = [float(v) for v in r[5:8]]
-        except (ValueError, IndexError) as exc:
-            raise ValueError(f"{path}: line {i}: expected index, rater, 6 numbers: {r!r}.") from exc
+        if len(r) != len(_COSEM_HEADER):
+            raise ValueError(
+                f"{path}: line {i}: expected {len(_COSEM_HEADER)} fields "
+                f"({','.join(_COSEM_HEADER)}), found {len(r)}"
+                f"{': column ' + _COSEM_HEADER[len(r)] + ' is missing' if len(r) < 8 else ''}."
+            )
+        values = []
+        for col, v in zip(_COSEM_HEADER, r, strict=True):
+            if col == "Rater ID":
+                continue
+            try:
+                values.append(int(v) if col == "Pt-index" else float(v))
+            except ValueError as exc:
+                kind = "a whole number" if col == "Pt-index" else "a number"
+                raise ValueError(
+                    f"{path}: line {i}, column {col}: expected {kind}, found {v!r}."
+                ) from exc
+        idx, who, em, lm = values[0], r[1].strip(), values[1:4], values[4:7]
         by_rater.setdefault(who, {})[idx] = (em, lm)
     if rater not in by_rater:
         raise ValueError(f"{path}: expected rater {rater!r}, found {sorted(by_rater)}.")

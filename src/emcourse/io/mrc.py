@@ -61,7 +61,10 @@ def parse_mrc_header(raw: bytes, *, name: str = "<bytes>") -> dict:
     Raises
     ------
     ValueError
-        When ``raw`` is not an MRC header.
+        When ``raw`` is not an MRC header, or its fields are impossible: a mode
+        outside the table, dimensions not positive, MAPC/MAPR/MAPS not a
+        permutation, a negative NSYMBT, a voxel size (CELLA over MX/MY/MZ) that
+        is 0, negative or NaN, a NaN ORIGIN. The message names the field.
     """
     import mrcfile
 
@@ -104,9 +107,23 @@ def parse_mrc_header(raw: bytes, *, name: str = "<bytes>") -> dict:
         raise ValueError(f"{name}: corrupt MRC header: extended header size {nsymbt}.")
     cell = hdr["cella"]
     msize = [int(hdr[k]) for k in ("mx", "my", "mz")]
-    voxel = tuple(
-        float(cell[a]) / m if m > 0 else 0.0 for a, m in zip(("x", "y", "z"), msize, strict=True)
-    )
+    voxel = []
+    for a, m in zip(("x", "y", "z"), msize, strict=True):
+        c = float(cell[a])
+        v = c / m if m > 0 else float("nan")
+        if not (np.isfinite(v) and v > 0):
+            raise ValueError(
+                f"{name}: corrupt MRC header: CELLA.{a} = {c:g} over M{a.upper()} = {m} gives "
+                f"a voxel size of {v:g} A along {a}; expected a positive, finite voxel size. "
+                "Set it with mrcfile (`mrc.voxel_size = ...`) if the file is yours."
+            )
+        voxel.append(v)
+    voxel = tuple(voxel)
+    origin = tuple(float(hdr["origin"][a]) for a in ("x", "y", "z"))
+    if not all(np.isfinite(origin)):
+        raise ValueError(
+            f"{name}: corrupt MRC header: ORIGIN is {origin}; expected finite numbers (angstrom)."
+        )
     return {
         "nx": nx,
         "ny": ny,
@@ -117,7 +134,7 @@ def parse_mrc_header(raw: bytes, *, name: str = "<bytes>") -> dict:
         "mapcrs": mapcrs,
         "nstart": tuple(int(hdr[k]) for k in ("nxstart", "nystart", "nzstart")),
         "voxel_size_xyz": voxel,
-        "origin_xyz": tuple(float(hdr["origin"][a]) for a in ("x", "y", "z")),
+        "origin_xyz": origin,
         "data_offset": HEADER_BYTES + nsymbt,
         "data_bytes": nx * ny * nz * dtype.itemsize,
     }
@@ -142,7 +159,8 @@ def read_mrc_header(path: str | os.PathLike, *, check_size: bool = True) -> dict
     Raises
     ------
     ValueError
-        Not an MRC file, or truncated, naming the file and the byte counts.
+        Not an MRC file, or shorter or longer than its header says, naming the
+        file, the header fields and the byte counts.
     """
     path = Path(path)
     try:
@@ -161,11 +179,18 @@ def read_mrc_header(path: str | os.PathLike, *, check_size: bool = True) -> dict
         ) from exc
     expected = header["data_offset"] + header["data_bytes"]
     header["file_bytes"] = total
-    if check_size and total < expected:
+    if check_size and total != expected:
+        what = "truncated MRC map" if total < expected else "MRC map longer than its header says"
+        advice = (
+            "The file was cut off: fetch it again."
+            if total < expected
+            else "Either the header (NX/NY/NZ, MODE or NSYMBT) or the file is damaged."
+        )
         raise ValueError(
-            f"{path}: truncated MRC map: the header promises {expected:,} bytes "
-            f"({header['nx']}x{header['ny']}x{header['nz']} values of {header['dtype'].itemsize} "
-            f"bytes after a {header['data_offset']}-byte header), the file has {total:,}."
+            f"{path}: {what}: the header (NX x NY x NZ = {header['nx']}x{header['ny']}x"
+            f"{header['nz']}, MODE {header['mode']}: {header['dtype'].itemsize}-byte values, "
+            f"NSYMBT {header['nsymbt']}) promises {expected:,} bytes, the file has {total:,}. "
+            f"{advice}"
         )
     return header
 
@@ -200,7 +225,8 @@ def read_mrc(path: str | os.PathLike) -> Volume:
     Raises
     ------
     ValueError
-        When the file is not an MRC map, or is truncated.
+        When the file is not an MRC map, has an impossible header field (see
+        :func:`parse_mrc_header`), or is shorter or longer than its header says.
 
     Examples
     --------

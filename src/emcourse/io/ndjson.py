@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 __all__ = ["read_ndjson_points"]
 
@@ -37,17 +38,23 @@ def read_ndjson_points(path: str | os.PathLike) -> list[dict]:
     (3.0, 2.0, 1.0)
     """
     points = []
-    with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                loc = rec["location"]
-                points.append(rec | {"_zyx": (float(loc["z"]), float(loc["y"]), float(loc["x"]))})
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise ValueError(
-                    f"{path}: line {i}: expected a JSON point with location x, y, z, "
-                    f"found {line[:80]!r} ({exc})."
-                ) from exc
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: expected NDJSON as UTF-8 text, found byte 0x{exc.object[exc.start]:02x} at "
+            f"byte {exc.start} that is not UTF-8."
+        ) from exc
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            loc = rec["location"]
+            points.append(rec | {"_zyx": (float(loc["z"]), float(loc["y"]), float(loc["x"]))})
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{path}: line {i}: expected a JSON point with location x, y, z, "
+                f"found {line[:80]!r} ({exc})."
+            ) from exc
     return points

@@ -141,7 +141,7 @@ def read_ecclem_xml(path, *, unit_scale: float = 1e-3) -> dict:
     path = Path(path)
     try:
         root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
+    except (ET.ParseError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: expected ec-CLEM XML, found unparseable text ({exc}).") from exc
     if root.tag != "transformation":
         raise ValueError(f"{path}: expected a <transformation> root element, found <{root.tag}>.")
@@ -158,34 +158,65 @@ def read_ecclem_xml(path, *, unit_scale: float = 1e-3) -> dict:
         "noise_model": root.get("noiseModel"),
         "date": root.get("date"),
     }
+    dims = set()
     for ds in sets:
-        k = int(ds.get("dimension"))
-        pts = [
-            [
-                float(c.text)
-                for c in sorted(p.findall("coordinate"), key=lambda c: c.get("dimension"))
-            ]
-            for p in ds.findall("point")
-        ]
-        arr = np.array(pts, dtype=np.float64).reshape(-1, k)
-        if len(arr) != int(ds.get("n")):
-            raise ValueError(
-                f"{path}: dataset {ds.get('type')}: n={ds.get('n')}, found {len(arr)}."
+        where = f"<dataset type={ds.get('type')!r}>"
+        k = int(_xml_number(path, where, "dimension", ds.get("dimension")))
+        dims.add(k)
+        pts = []
+        for i, p in enumerate(ds.findall("point")):
+            coords = sorted(p.findall("coordinate"), key=lambda c: c.get("dimension") or "")
+            if len(coords) != k:
+                raise ValueError(
+                    f"{path}: {where}, <point> {i}: expected {k} <coordinate> elements "
+                    f"(dimension={k}), found {len(coords)}."
+                )
+            pts.append(
+                [_xml_number(path, f"{where}, <point> {i}", "<coordinate>", c.text) for c in coords]
             )
+        arr = np.array(pts, dtype=np.float64).reshape(-1, k)
+        n = int(_xml_number(path, where, "n", ds.get("n")))
+        if len(arr) != n:
+            raise ValueError(f"{path}: {where}: n={n}, found {len(arr)} <point> elements.")
         out["moving" if ds.get("type") == "source" else "fixed"] = _flip(arr) / unit_scale
     out["pixel_sizes"] = {
-        s.get("type"): [float(d.get("pixelSize")) / unit_scale for d in s.findall("dimensionSize")][
-            ::-1
-        ]
+        s.get("type"): [
+            _xml_number(
+                path, f"<sequenceSize type={s.get('type')!r}>", "pixelSize", d.get("pixelSize")
+            )
+            / unit_scale
+            for d in s.findall("dimensionSize")
+        ][::-1]
         for s in seqs
     }
     mt = root.find("MatrixTransformation")
     if mt is not None:
-        k = int(round(np.sqrt(len(mt.attrib)))) - 1
-        mx = np.array([[float(mt.get(f"m{i}{j}")) for j in range(k + 1)] for i in range(k + 1)])
+        k = dims.pop() if len(dims) == 1 else int(round(np.sqrt(len(mt.attrib)))) - 1
+        mx = np.array(
+            [
+                [
+                    _xml_number(path, "<MatrixTransformation>", f"m{i}{j}", mt.get(f"m{i}{j}"))
+                    for j in range(k + 1)
+                ]
+                for i in range(k + 1)
+            ]
+        )
         mx[:k, k] /= unit_scale
         out["matrix"] = matrix_xyz(mx)
     return out
+
+
+def _xml_number(path: Path, where: str, field: str, text) -> float:
+    """``text`` as a finite float, or one ValueError naming the file, the element and the field."""
+    if text is None:
+        raise ValueError(f"{path}: {where}: expected {field}, found none (missing).")
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not np.isfinite(value):
+        raise ValueError(f"{path}: {where}: {field}: expected a finite number, found {text!r}.")
+    return value
 
 
 # ----------------------------------------------------------------- elastix
@@ -202,12 +233,28 @@ def read_elastix_parameters(path_or_text) -> dict:
     text = str(path_or_text)
     name = "elastix text"
     if "\n" not in text and Path(text).is_file():
-        name, text = text, Path(text).read_text(encoding="utf-8")
+        name = text
+        try:
+            text = Path(text).read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{name}: expected elastix parameters as UTF-8 text, found byte "
+                f"0x{exc.object[exc.start]:02x} at byte {exc.start} that is not UTF-8."
+            ) from exc
+        if text and not text.endswith(("\n", "\r", ")")):
+            raise ValueError(
+                f"{name}: the file ends inside a line ({text.splitlines()[-1][-40:]!r}): "
+                "it looks cut off."
+            )
     out: dict = {}
-    for line in text.splitlines():
+    for n, line in enumerate(text.splitlines(), 1):
         line = line.split("//")[0]
         mo = _ELX.match(line)
         if not mo:
+            if line.strip():
+                raise ValueError(
+                    f"{name}: line {n}: expected '(Key value ...)', found {line.strip()[:60]!r}."
+                )
             continue
         key, rest = mo.groups()
         vals = []
@@ -222,7 +269,33 @@ def read_elastix_parameters(path_or_text) -> dict:
         out[key] = vals[0] if len(vals) == 1 else vals
     if "Transform" not in out:
         raise ValueError(f"{name}: expected an elastix (Transform ...) line, found none.")
+    if out["Transform"] == "AffineTransform":
+        _check_affine(out, name)
     return out
+
+
+def _check_affine(params: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The affine's parameters and centre as floats, or a ValueError naming the key."""
+    if "TransformParameters" not in params:
+        raise ValueError(f"{name}: expected a (TransformParameters ...) line, found none.")
+    out = []
+    for key, default in (("TransformParameters", None), ("CenterOfRotationPoint", [0.0] * 3)):
+        values = np.atleast_1d(np.asarray(params.get(key, default), dtype=object))
+        if not all(isinstance(v, (float, int)) and np.isfinite(v) for v in values):
+            raise ValueError(
+                f"{name}: {key}: expected numbers, found {' '.join(map(str, values))[:80]!r}."
+            )
+        out.append(values.astype(np.float64))
+    p, c = out
+    k = {6: 2, 12: 3}.get(len(p))
+    if k is None:
+        raise ValueError(
+            f"{name}: TransformParameters: expected 6 (2D) or 12 (3D) affine parameters, "
+            f"found {len(p)}."
+        )
+    if "CenterOfRotationPoint" in params and len(c) != k:
+        raise ValueError(f"{name}: CenterOfRotationPoint: expected {k} numbers, found {len(c)}.")
+    return p, c[:k] if "CenterOfRotationPoint" in params else np.zeros(k)
 
 
 def elastix_affine_matrix(params: dict) -> np.ndarray:
@@ -234,14 +307,14 @@ def elastix_affine_matrix(params: dict) -> np.ndarray:
     moving -> fixed, invert it.
     """
     if params.get("Transform") != "AffineTransform":
-        raise ValueError(f"expected an AffineTransform, found {params.get('Transform')!r}.")
-    p = np.atleast_1d(np.asarray(params["TransformParameters"], dtype=np.float64))
-    k = {6: 2, 12: 3}.get(len(p))
-    if k is None:
-        raise ValueError(f"expected 6 or 12 affine parameters, found {len(p)}.")
+        raise ValueError(
+            f"elastix parameters: Transform: expected an AffineTransform, found "
+            f"{params.get('Transform')!r}."
+        )
+    p, c = _check_affine(params, "elastix parameters")
+    k = {6: 2, 12: 3}[len(p)]
     a = p[: k * k].reshape(k, k)
     t = p[k * k :]
-    c = np.atleast_1d(np.asarray(params.get("CenterOfRotationPoint", [0.0] * k), dtype=float))
     m = np.eye(k + 1)
     m[:k, :k] = a
     m[:k, k] = t + c - a @ c
@@ -290,21 +363,41 @@ def read_transform_json(path) -> dict:
     """
     path = Path(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: expected JSON, found unreadable text ({exc}).") from exc
+    if not isinstance(doc, dict):
+        raise ValueError(
+            f"{path}: expected a JSON object (a transform), found {type(doc).__name__}."
+        )
     for key in ("direction", "unit", "axes", "matrix_xyz"):
         if key not in doc:
             raise ValueError(
                 f"{path}: expected key {key!r} in the transform JSON, found {sorted(doc)}."
             )
-    mx = np.asarray(doc["matrix_xyz"], dtype=np.float64)
-    k = mx.shape[0] - 1
-    if mx.shape != (k + 1, k + 1) or not np.allclose(mx[k], np.eye(k + 1)[k]):
+    try:
+        mx = np.asarray(doc["matrix_xyz"], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{path}: matrix_xyz: expected rows of numbers, found {str(doc['matrix_xyz'])[:80]}."
+        ) from exc
+    k = mx.shape[0] - 1 if mx.ndim == 2 else -1
+    if (
+        k < 1
+        or mx.shape != (k + 1, k + 1)
+        or not np.isfinite(mx).all()
+        or not np.allclose(mx[k], np.eye(k + 1)[k])
+    ):
         raise ValueError(f"{path}: matrix_xyz is not a homogeneous matrix: {mx.tolist()}.")
     m = matrix_xyz(mx)
-    if "matrix_zyx" in doc and not np.allclose(m, doc["matrix_zyx"]):
-        raise ValueError(f"{path}: matrix_xyz and matrix_zyx disagree.")
-    if "mobie_affine" in doc and not np.allclose(mx[:k].ravel(), doc["mobie_affine"]):
-        raise ValueError(f"{path}: mobie_affine disagrees with matrix_xyz.")
+    for key, mine in (("matrix_zyx", m), ("mobie_affine", mx[:k].ravel())):
+        if key not in doc:
+            continue
+        try:
+            theirs = np.asarray(doc[key], dtype=np.float64)
+            same = theirs.shape == mine.shape and np.allclose(mine, theirs)
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            raise ValueError(f"{path}: {key} disagrees with matrix_xyz (or is not numbers).")
     return doc | {"matrix": m}

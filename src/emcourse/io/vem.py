@@ -65,9 +65,14 @@ def read_tiff_zip(path: str | Path) -> tuple[np.ndarray, float | None]:
             raise ValueError(f"{path}: expected TIFF slices in the ZIP, found none.")
         slices, claim = [], None
         for n in names:
-            with tifffile.TiffFile(io.BytesIO(zf.read(n))) as tif:
-                slices.append(tif.asarray())
-                claim = claim if claim is not None else _xy_claim(tif)
+            try:
+                with tifffile.TiffFile(io.BytesIO(zf.read(n))) as tif:
+                    slices.append(tif.asarray())
+                    claim = claim if claim is not None else _xy_claim(tif)
+            except Exception as exc:  # zipfile, zlib and tifffile raise many types
+                raise ValueError(
+                    f"{path}: slice {n}: expected a readable TIFF in the ZIP, found: {exc}"
+                ) from exc
     shapes = {s.shape for s in slices}
     if len(shapes) != 1:
         raise ValueError(f"{path}: expected slices of one shape, found {sorted(shapes)}.")
@@ -97,7 +102,13 @@ def read_png_stack(paths: list[str | Path]) -> np.ndarray:
             img = np.asarray(Image.open(p))
         except Exception as exc:  # PIL raises several types for broken files
             raise ValueError(f"{p}: expected a readable PNG, found: {exc}") from exc
-        slices.append(img[..., 0] if img.ndim == 3 else img)
+        img = img[..., 0] if img.ndim == 3 else img
+        if slices and img.shape != slices[0].shape:
+            raise ValueError(
+                f"{p}: expected a slice of shape {slices[0].shape} like {paths[0]}, "
+                f"found {img.shape}."
+            )
+        slices.append(img)
     return np.stack(slices).astype(np.uint8)
 
 
