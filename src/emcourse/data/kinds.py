@@ -33,7 +33,7 @@ from emcourse.data.partial import (
 from emcourse.data.registry import MAIN, file_urls, label, registry, source
 from emcourse.volume import Source, Volume, convert_voxel_coordinates
 
-__all__ = ["KINDS", "Kind", "check_by_extension", "file_checks", "kind_of"]
+__all__ = ["KINDS", "Kind", "check_by_extension", "kind_of"]
 
 SIZE_FACTOR = 4  # a checked file size may differ this much from the registry's (re-processing)
 
@@ -564,25 +564,6 @@ def kind_of(entry: dict) -> Kind:
             f"{entry['name']}: unknown kind {entry.get('kind')!r}; "
             f"known: {', '.join(sorted(KINDS))} (see emcourse/data/kinds.py)."
         ) from None
-
-
-def file_checks(entry: dict, dirs: list[Path]) -> dict[str, Callable[[Path], None]]:
-    """The format check of each file of ``entry`` by its cache path (for verify)."""
-    from emcourse.data.cache import relpath
-
-    kind = kind_of(entry)
-    if kind.checks is not None:
-        return kind.checks(entry, dirs)
-    if kind.validate is None:
-        return {}
-    out = {}
-    for role, url in file_urls(entry).items():
-
-        def check(path: Path, role: str = role) -> None:
-            kind.validate(path, entry, role)
-
-        out[relpath(url)] = check
-    return out
 
 
 def check_by_extension(name: str) -> Callable[[Path], None]:

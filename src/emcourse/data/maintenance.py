@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from emcourse.data import cache, transfer
 from emcourse.data.core import fetch_entry, has_all
-from emcourse.data.kinds import check_by_extension, file_checks, kind_of
+from emcourse.data.kinds import check_by_extension, kind_of
 from emcourse.data.messages import short
 from emcourse.data.registry import (
     file_urls,
@@ -24,6 +25,23 @@ from emcourse.data.registry import (
 from emcourse.data.registry import registry_path as _default_registry_path
 
 __all__ = ["mirror", "mirror_missing", "pin", "verify"]
+
+
+def file_checks(entry: dict, dirs: list[Path]) -> dict[str, Callable[[Path], None]]:
+    """The format check of each file of ``entry`` by its cache path (for verify)."""
+    kind = kind_of(entry)
+    if kind.checks is not None:
+        return kind.checks(entry, dirs)
+    if kind.validate is None:
+        return {}
+    out = {}
+    for role, url in file_urls(entry).items():
+
+        def check(path: Path, role: str = role) -> None:
+            kind.validate(path, entry, role)
+
+        out[cache.relpath(url)] = check
+    return out
 
 
 def verify() -> list[tuple[Path, str]]:
