@@ -246,10 +246,7 @@ def _list(markdown: bool, long: bool = False, names: list[str] | None = None) ->
         print(line)
     print("(~: estimated size; `emcourse data list --long` for URLs, hashes and citations)")
     if any(r[-1] == "unverified" for r in rows):
-        print(
-            "(unverified: cached without a pinned or recorded sha256, so a changed byte would "
-            "go unseen; `emcourse data fetch NAME` after deleting it records one)"
-        )
+        print("(unverified: no sha256 pinned or recorded, so a changed byte would go unseen)")
     print()
     if long:
         for name, e in entries.items():
