@@ -75,14 +75,21 @@ def chunk_check(zarray: dict):
 
     def check_chunk(path: Path) -> None:
         raw = path.read_bytes()
-        # Blosc decodes a truncated frame without a word: its header records its own length.
-        if what == "blosc":
+        # Blosc decodes a truncated frame without a word, but its 16-byte header records
+        # the frame's length and the decoded size: checked without decoding (fast).
+        if what == "blosc" and not filters:
             said = int.from_bytes(raw[12:16], "little") if len(raw) >= 16 else -1
+            n = int.from_bytes(raw[4:8], "little") if len(raw) >= 16 else -1
             if said != len(raw):
                 raise ValueError(
                     f"{path}: a blosc zarr chunk of {len(raw):,} bytes whose header says "
                     f"{max(said, 0):,} (truncated or damaged)."
                 )
+            if expected is not None and n != expected:
+                raise ValueError(
+                    f"{path}: a zarr chunk decodes to {n:,} bytes, expected {expected:,}."
+                )
+            return
         try:
             buf = codec.decode(raw) if codec else raw
             for f in reversed(filters):
