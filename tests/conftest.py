@@ -89,10 +89,58 @@ def module(name: str, why: str):
 class _RangeHandler(SimpleHTTPRequestHandler):
     """Static files with single-range ``Range: bytes=a-b`` support and a request log."""
 
+    def _fault(self) -> tuple | None:
+        faults = self.server.faults
+        return faults.get(urlsplit(self.path).path) or faults.get("*")
+
+    def do_HEAD(self):  # noqa: N802 - http.server's naming
+        if self._fault() and self._fault()[0] == "html":
+            return self._html(head=True)
+        return super().do_HEAD()
+
+    def _html(self, *, head: bool = False) -> None:
+        body = b"<!DOCTYPE html><html><body>Welcome to our portal</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _faulty_body(self, fault: tuple, path: str) -> None:
+        """Serve ``path`` with a fault: drip, stall or cut (see :class:`ArchiveServer`)."""
+        data = Path(path).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        what, n = fault[0], int(fault[1])
+        try:
+            if what == "drip":  # n bytes every 0.1 s, until the client gives up
+                for i in range(0, len(data), n):
+                    if self.server.stopping.is_set():
+                        return
+                    self.wfile.write(data[i : i + n])
+                    self.wfile.flush()
+                    time.sleep(0.1)
+            elif what in ("stall", "cut"):  # the first n bytes, then silence or a closed socket
+                self.wfile.write(data[:n])
+                self.wfile.flush()
+                if what == "stall":
+                    self.server.stopping.wait(fault[2] if len(fault) > 2 else 5.0)
+        except OSError:  # the client hung up
+            pass
+        self.close_connection = True
+
     def do_GET(self):  # noqa: N802 - http.server's naming
         self.server.log.append((self.path, self.headers.get("Range")))
         if self.server.delay:
             time.sleep(self.server.delay)
+        fault = self._fault()
+        if fault and fault[0] == "html":
+            return self._html()
+        if fault and os.path.isfile(self.translate_path(self.path)):
+            return self._faulty_body(fault, self.translate_path(self.path))
         rng = self.headers.get("Range")
         path = self.translate_path(self.path)
         if rng and os.path.isfile(path):
@@ -118,7 +166,14 @@ class _RangeHandler(SimpleHTTPRequestHandler):
 
 
 class ArchiveServer:
-    """A mirror on 127.0.0.1 whose paths are ``/<archive host>/<archive path>``."""
+    """A mirror on 127.0.0.1 whose paths are ``/<archive host>/<archive path>``.
+
+    ``faults`` injects failures by request path (or ``"*"`` for every path):
+    ``("html",)`` answers every path with an HTML page and status 200;
+    ``("drip", n)`` sends n bytes every 0.1 s; ``("stall", n[, seconds])`` sends
+    n bytes and then nothing (5 s by default); ``("cut", n)`` sends n bytes of a
+    longer promised length and closes the connection.
+    """
 
     def __init__(self, root: Path):
         self.root = root
@@ -127,6 +182,8 @@ class ArchiveServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.log = []
         self.httpd.delay = 0.0
+        self.httpd.faults = {}
+        self.httpd.stopping = threading.Event()
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -134,6 +191,14 @@ class ArchiveServer:
     @property
     def log(self) -> list:
         return self.httpd.log
+
+    @property
+    def faults(self) -> dict:
+        return self.httpd.faults
+
+    def fault(self, archive_url: str, *spec) -> None:
+        """Serve ``archive_url`` with the fault ``spec`` (see the class docstring)."""
+        self.httpd.faults["/" + self.path_for(archive_url).relative_to(self.root).as_posix()] = spec
 
     @property
     def delay(self) -> float:
@@ -155,6 +220,7 @@ class ArchiveServer:
         return path
 
     def stop(self) -> None:
+        self.httpd.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -181,6 +247,9 @@ def data_env(tmp_path, monkeypatch):
         monkeypatch.setenv(var, "127.0.0.1,localhost")
     monkeypatch.setattr(messages, "_announced", set())
     monkeypatch.setattr(caches, "_hash_ok", {})
+    monkeypatch.setattr(caches, "_format_ok", set())
+    for var in ("EMCOURSE_STALL_TIMEOUT", "EMCOURSE_MIN_RATE"):
+        monkeypatch.delenv(var, raising=False)
     return cache
 
 

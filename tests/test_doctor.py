@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import needs
 
-from emcourse import cli, data, doctor
+from emcourse import cli, data, doctor, doctor_data
 from emcourse.doctor import NOTE, OK, PROBLEM
 
 
@@ -46,12 +46,20 @@ def test_empty_cache_is_a_note_that_says_make_data(data_env):
     assert "make data" in f.fix
 
 
+def _start(url: str) -> bytes:
+    """Bytes that begin like a real file of ``url``'s kind (what the doctor reads)."""
+    for ending, magics in doctor_data.MAGIC.items():
+        if url.endswith(ending):
+            return magics[0] + b"\0" * 60
+    return b"PixelSpacing = 5.4\n"
+
+
 def _fill(server) -> None:
     for entry in data.registry().values():
-        for url in doctor._mirror_urls(entry, server.url):
+        for url in doctor_data.mirror_urls(entry, server.url):
             path = server.root / url.removeprefix(server.url + "/")
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(b"x")
+            path.write_bytes(_start(url))
 
 
 def test_complete_mirror_is_ok(archive_server):
@@ -62,7 +70,7 @@ def test_complete_mirror_is_ok(archive_server):
 def test_incomplete_mirror_names_what_is_missing(archive_server):
     _fill(archive_server)
     name, entry = next(iter(data.registry().items()))
-    url = doctor._mirror_urls(entry, archive_server.url)[0]
+    url = doctor_data.mirror_urls(entry, archive_server.url)[0]
     (archive_server.root / url.removeprefix(archive_server.url + "/")).unlink()
     f = one(doctor.check_data(), "mirror")
     assert f.status == PROBLEM and name in f.detail and f"emcourse data fetch {name}" in f.fix
@@ -282,14 +290,14 @@ def test_run_all_covers_every_kind(data_env):
 
 def test_mirror_urls_of_every_registry_shape():
     m = "http://mirror:8000/"
-    assert doctor._mirror_urls({"url": "https://h.org/a/b.map.gz"}, m) == [
+    assert doctor_data.mirror_urls({"url": "https://h.org/a/b.map.gz"}, m) == [
         "http://mirror:8000/h.org/a/b.map.gz"
     ]
-    assert doctor._mirror_urls({"url": "https://h.org/t.zarr/"}, m) == [
+    assert doctor_data.mirror_urls({"url": "https://h.org/t.zarr/"}, m) == [
         "http://mirror:8000/h.org/t.zarr/.zattrs"
     ]
     files = {"files": {"em": "https://h.org/em.tif", "labels": "https://h.org/lab.tif"}}
-    assert doctor._mirror_urls(files, m) == [
+    assert doctor_data.mirror_urls(files, m) == [
         "http://mirror:8000/h.org/em.tif",
         "http://mirror:8000/h.org/lab.tif",
     ]

@@ -224,6 +224,7 @@ def _details(name: str, e: dict) -> list[str]:
 
 def _list(markdown: bool, long: bool = False, names: list[str] | None = None) -> int:
     from emcourse import data
+    from emcourse.data.core import cache_state
     from emcourse.data.registry import size_text
 
     if markdown:
@@ -240,10 +241,12 @@ def _list(markdown: bool, long: bool = False, names: list[str] | None = None) ->
         archive = e["archive"].split(" (")[0]
         size = size_text(e).removesuffix(" (estimate)")
         licence = e["licence"].split(" (")[0]
-        rows.append((name, archive, size, licence, "yes" if data.is_cached(name) else "no"))
+        rows.append((name, archive, size, licence, cache_state(name)))
     for line in _fit(rows):
         print(line)
     print("(~: estimated size; `emcourse data list --long` for URLs, hashes and citations)")
+    if any(r[-1] == "unverified" for r in rows):
+        print("(unverified: no sha256 pinned or recorded, so a changed byte would go unseen)")
     print()
     if long:
         for name, e in entries.items():
@@ -257,6 +260,7 @@ def _where_from() -> list[str]:
     """Footer of ``data list``: the cache, the mirror and offline mode in use."""
     from emcourse.data import cache as caches
     from emcourse.data import tiers
+    from emcourse.data.messages import redact
 
     cache = caches.cache_dir()
     lines = [f"cache: {cache} (EMCOURSE_DATA_DIR)"]
@@ -264,6 +268,7 @@ def _where_from() -> list[str]:
         lines[0] = f"cache: {cache} (EMCOURSE_DATA_DIR; read-only: its files are used)"
         lines.append(f"per-user cache: {caches.write_dir()} (new downloads go here)")
     mirror, problem = tiers.mirror_setting()
+    mirror, problem = redact(mirror), redact(problem)
     if problem:
         lines.append(f"mirror: {mirror} -- NOT USED: {problem}")
     else:
@@ -344,16 +349,29 @@ def _verify() -> int:
     from emcourse import data
 
     results = data.verify()
-    bad = 0
+    bad = foreign = unverified = 0
     for path, status in results:
         print(
             f"{status:<18} {path}" if status in ("ok", "no recorded hash") else f"{status}  {path}"
         )
         bad += status.startswith("CORRUPT")
-    print(f"{len(results)} files checked, {bad} corrupt.")
+        foreign += status.startswith("FOREIGN")
+        unverified += status == "no recorded hash"
+    checked = sum(not s.startswith("removed") for _, s in results)
+    print(
+        f"{checked} files checked, {bad} corrupt"
+        + (f", {foreign} not yours" if foreign else "")
+        + (f", {unverified} without a recorded hash (format checked only)" if unverified else "")
+        + "."
+    )
     if bad:
-        print("Delete the corrupt files and run `emcourse data fetch NAME` again.")
-    return 1 if bad else 0
+        print(
+            "Run `emcourse data fetch NAME` (or `--all`): corrupt files are replaced by checked "
+            "copies."
+        )
+    if foreign:
+        print("Delete the files marked FOREIGN: another user put them in your fallback cache.")
+    return 1 if bad or foreign else 0
 
 
 def _mirror(dest: str) -> int:

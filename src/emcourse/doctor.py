@@ -30,7 +30,6 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import urlsplit
 
 __all__ = [
     "Finding",
@@ -75,12 +74,15 @@ LESSON_MODULES = (
     "mrcfile",
     "tifffile",
     "zarr",
+    "numcodecs",
     "h5py",
     "starfile",
     "pandas",
     "PIL.Image",
     "pooch",
     "requests",
+    "urllib3",
+    "filelock",
     "tqdm",
     "torch",
 )
@@ -153,87 +155,14 @@ def check_packages(requirements: list[str] | None = None) -> list[Finding]:
     return findings
 
 
-def _mirror_urls(entry: dict, mirror: str) -> list[str]:
-    """Where a dataset's files are on a mirror laid out as ``<host>/<path>``."""
-    urls = list(entry.get("files", {}).values()) if "files" in entry else [entry["url"]]
-    out = []
-    for url in urls:
-        if url.rstrip("/").endswith(".zarr"):
-            url = url.rstrip("/") + "/.zattrs"
-        parts = urlsplit(url)
-        out.append(f"{mirror.rstrip('/')}/{parts.hostname}{parts.path}")
-    return out
-
-
 def check_data(mirror: str | None = None, *, timeout: float = 5.0) -> list[Finding]:
-    """Which datasets the cache holds; the mirror answers and holds every dataset."""
-    import requests
+    """Which datasets the cache holds, where downloads go, that the mirror serves real files.
 
-    from emcourse import data
+    See :func:`emcourse.doctor_data.data_findings`.
+    """
+    from emcourse.doctor_data import data_findings
 
-    entries = data.registry()
-    missing = [name for name in entries if not data.is_cached(name)]
-    cache = data.cache_dir()
-    if missing:
-        findings = [
-            Finding(
-                "cache",
-                NOTE,
-                f"{len(entries) - len(missing)}/{len(entries)} datasets in {cache}; "
-                f"not cached: {', '.join(missing)} (lessons use their announced stand-ins)",
-                "`make data` or `emcourse data fetch --all` (online, or with EMCOURSE_MIRROR set)",
-            )
-        ]
-    else:
-        findings = [Finding("cache", OK, f"all {len(entries)} datasets in {cache}")]
-    mirror = os.environ.get("EMCOURSE_MIRROR", "").strip() if mirror is None else mirror
-    if not mirror:
-        return findings
-    if not mirror.lower().startswith(("http://", "https://")):
-        return findings + [
-            Finding(
-                "mirror",
-                PROBLEM,
-                f"EMCOURSE_MIRROR={mirror} is not a URL",
-                f"set EMCOURSE_MIRROR=http://{mirror.split('://')[-1]}",
-            )
-        ]
-    absent, unreachable = [], ""
-    with requests.Session() as session:
-        for name, entry in entries.items():
-            for url in _mirror_urls(entry, mirror):
-                try:
-                    status = session.head(url, timeout=timeout, allow_redirects=True).status_code
-                except requests.exceptions.RequestException as exc:
-                    unreachable = f"{type(exc).__name__} on {url}"
-                    break
-                if status != 200:
-                    absent.append(name)
-                    break
-            if unreachable:
-                break
-    if unreachable:
-        return findings + [
-            Finding(
-                "mirror",
-                PROBLEM,
-                f"the mirror {mirror} does not answer ({unreachable})",
-                "check the address with the instructor, or unset EMCOURSE_MIRROR to use the "
-                "archives",
-            )
-        ]
-    if absent:
-        return findings + [
-            Finding(
-                "mirror",
-                PROBLEM,
-                f"the mirror {mirror} lacks {', '.join(absent)}",
-                "on the mirror's machine: `emcourse data fetch "
-                + " ".join(absent)
-                + "`, then `emcourse data mirror DIR` again",
-            )
-        ]
-    return findings + [Finding("mirror", OK, f"{mirror} holds all {len(entries)} datasets")]
+    return [Finding(*f) for f in data_findings(mirror, timeout=timeout)]
 
 
 def _available_memory(meminfo: Path = Path("/proc/meminfo")) -> int | None:
@@ -280,11 +209,15 @@ def _existing(path: Path) -> Path:
 
 
 def check_disk(path: Path | None = None, *, minimum: int = MIN_DISK) -> list[Finding]:
-    """At least ``minimum`` bytes free where the data cache lives."""
+    """At least ``minimum`` bytes free where downloads go (the cache, or where it falls back)."""
     if path is None:
-        from emcourse import data
+        from emcourse.data import cache
 
-        path = data.cache_dir()
+        path = cache.cache_dir()
+        for folder in (path, cache.user_cache()):
+            if cache.is_writable(folder):
+                path = folder
+                break
     free = shutil.disk_usage(_existing(Path(path))).free
     if free >= minimum:
         return [Finding("disk", OK, f"{_gib(free)} free at {path}")]

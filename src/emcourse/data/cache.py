@@ -3,11 +3,20 @@
 The cache is ``EMCOURSE_DATA_DIR`` (default ``pooch.os_cache("emcourse")``),
 laid out like a mirror: ``<cache>/<archive host>/<archive path>``. When it is
 read-only (a hub's shared folder) its files are used and new downloads go to
-a per-user cache (or, failing that, a folder in the temp directory), with a
-one-line note. Files are given the mode of a normally created file,
-``0o666 & ~umask``, so a shared cache or a mirror is readable by everyone; a
-cached file this user cannot read is skipped with a note. The sha256 of an
-unpinned file is recorded on download in ``<file>.sha256``.
+a per-user cache (or, failing that, a private folder in the temp directory),
+with a one-line note.
+
+The temp-directory fallback, ``$TMPDIR/emcourse-<uid>``, is shared ground on a
+machine with several users: it is created with mode 700 and used only while
+it is a real folder (not a link) owned by this user that nobody else can
+write; any file in it owned by someone else is refused with a note. Every
+read from a cache folder re-checks the file: its format (the caller's check)
+and its pinned or recorded sha256, once per process and file version.
+
+Files are given the mode of a normally created file, ``0o666 & ~umask``, so
+a shared cache or a mirror is readable by everyone; a cached file this user
+cannot read is skipped with a note. The sha256 of every downloaded file is
+recorded in ``<file>.sha256``.
 
 Other modules call these functions as ``cache.is_writable(...)`` (through the
 module), so a test patches them here, once.
@@ -20,17 +29,21 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from emcourse.data.messages import announce_once
+from emcourse.data.messages import announce_once, unavailable
 
 __all__ = [
     "cache_dir",
     "cache_files",
     "cached",
+    "foreign",
+    "private_fallback",
     "install",
     "is_readable",
     "is_writable",
@@ -42,9 +55,12 @@ __all__ = [
 
 SIDECAR = ".sha256"
 # Files that are the cache's own bookkeeping, never data (nor mirrored).
-SKIP_IN_MIRROR = re.compile(r"(\.sha256|\.part|\.header1024|\.bytes)$|^tmp[a-z0-9_]{8}$")
+SKIP_IN_MIRROR = re.compile(
+    r"(\.sha256|\.part|\.header1024|\.bytes|\.lock)$|^tmp[a-z0-9_]{8}$|^\.probe-"
+)
 
 _hash_ok: dict[tuple, str] = {}  # (path, size, mtime) -> sha256 already computed
+_format_ok: set[tuple] = set()  # (path, size, mtime) whose format check passed
 
 
 def cache_dir() -> Path:
@@ -65,6 +81,56 @@ def user_cache() -> Path:
 def fallback_cache() -> Path:
     """The last resort when neither the cache nor the per-user cache is writable."""
     return Path(tempfile.gettempdir()) / f"emcourse-{getattr(os, 'getuid', lambda: 'user')()}"
+
+
+def _uid() -> int | None:
+    return os.getuid() if hasattr(os, "getuid") else None
+
+
+def foreign(path: Path) -> str:
+    """Why ``path`` must not be trusted as this user's own ("" when it may).
+
+    A symbolic link, or a file or folder owned by another user, or a folder
+    others may write into, could have been planted by someone else.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return "cannot be inspected"
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symbolic link"
+    uid = _uid()
+    if uid is not None and st.st_uid != uid:
+        return f"belongs to another user (uid {st.st_uid})"
+    if stat.S_ISDIR(st.st_mode) and st.st_mode & 0o022:
+        return f"can be written by other users (mode {stat.S_IMODE(st.st_mode):o})"
+    return ""
+
+
+def private_fallback(*, create: bool = False) -> Path | None:
+    """The temp-directory fallback when it is safe to use, else None (said once).
+
+    With ``create``, a missing folder is made with mode 700.
+    """
+    path = fallback_cache()
+    if create:
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        except OSError:
+            return None
+    if not os.path.lexists(path):
+        return None
+    why = foreign(path)
+    if why:
+        announce_once(
+            f"foreign:{path}",
+            f"emcourse: the fallback cache {path} {why}; it is not used, since another user "
+            "could have put files there. Set EMCOURSE_DATA_DIR to a folder of your own.",
+        )
+        return None
+    return path
 
 
 def is_writable(path: Path) -> bool:
@@ -124,19 +190,40 @@ def install(src: Path, target: Path) -> Path:
 
 
 def read_dirs() -> list[Path]:
-    """Every folder :func:`write_dir` may choose, in the order they are searched."""
-    return list(dict.fromkeys([cache_dir(), user_cache(), fallback_cache()]))
+    """Every folder :func:`write_dir` may choose, in the order they are searched.
+
+    The temp-directory fallback only while it is private (:func:`private_fallback`).
+    """
+    dirs = [cache_dir(), user_cache()]
+    fallback = private_fallback()
+    if fallback is not None:
+        dirs.append(fallback)
+    return list(dict.fromkeys(dirs))
 
 
 def write_dir() -> Path:
-    """Where new downloads go: the cache, or a per-user cache when it is read-only."""
+    """Where new downloads go: the cache, or a per-user cache when it is read-only.
+
+    Raises
+    ------
+    DataUnavailableError
+        No folder can take downloads (kind ``cache-write``).
+    """
     main = cache_dir()
     if is_writable(main):
         return main
     user = user_cache()
     if user == main or not is_writable(user):
-        user = fallback_cache()
-        user.mkdir(parents=True, exist_ok=True)
+        fallback = private_fallback(create=True)
+        if fallback is None or not is_writable(fallback):
+            raise unavailable(
+                "emcourse data cache",
+                f"no folder to save downloads in: {main} and {user} are read-only and the "
+                f"fallback {fallback_cache()} is unusable.",
+                "Set EMCOURSE_DATA_DIR to a folder you can write.",
+                kind="cache-write",
+            )
+        user = fallback
     announce_once(
         f"read-only:{main}",
         f"emcourse: the data cache {main} is read-only; using the files in it and "
@@ -186,14 +273,21 @@ def sidecar(path: Path) -> Path:
 
 
 def record_hash(path: Path, digest: str) -> None:
-    """Write ``digest`` into the sidecar of ``path`` (atomically; silently skipped if denied)."""
+    """Write ``digest`` into the sidecar of ``path``, atomically; OSError when it cannot.
+
+    A file whose hash could not be recorded must not be kept (later corruption
+    would go unseen): the caller deletes it.
+    """
     side = sidecar(path)
-    tmp = side.with_name(f".{side.name}.{uuid.uuid4().hex}.part")
+    tmp = side.with_name(f".{side.name}.{uuid.uuid4().hex[:8]}.part")
     try:
-        tmp.write_text(digest + "\n", encoding="ascii")
+        with open(tmp, "w", encoding="ascii") as fh:
+            fh.write(digest + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
         share(tmp)
         os.replace(tmp, side)
-    except OSError:
+    finally:
         tmp.unlink(missing_ok=True)
 
 
@@ -222,22 +316,69 @@ def hash_status(path: Path, pinned: str = "") -> str | None:
     return None
 
 
-def cached(url: str, *, pinned: str = "", suffix: str = "") -> Path | None:
+def format_status(path: Path, check: Callable[[Path], None] | None) -> str | None:
+    """None when ``check(path)`` passes (remembered per file version), else its reason."""
+    if check is None:
+        return None
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, check.__qualname__)
+    if key in _format_ok:
+        return None
+    try:
+        check(path)
+    except ValueError as exc:
+        text = " ".join(str(exc).split()).replace(f"{path}: ", "")
+        return f"fails its check: {text[:200]}"
+    _format_ok.add(key)
+    return None
+
+
+def refused(d: Path, p: Path) -> str:
+    """Why a file found in cache folder ``d`` is refused ("" when it may be used).
+
+    Only the temp-directory fallback is checked for ownership: a hub's shared
+    cache is legitimately owned by its instructor.
+    """
+    if d != fallback_cache():
+        return ""
+    for q in (p, sidecar(p)):
+        if os.path.lexists(q) and foreign(q):
+            return f"{q.name} {foreign(q)}"
+    return ""
+
+
+def cached(
+    url: str,
+    *,
+    pinned: str = "",
+    suffix: str = "",
+    check: Callable[[Path], None] | None = None,
+) -> Path | None:
     """A good local copy of ``url`` in any cache folder, or None.
 
-    A copy whose hash is wrong is announced and, where this user may, deleted.
+    Every copy is re-checked: its sha256 (pinned or recorded) and ``check``
+    (its format). A copy that fails is announced and, where this user may,
+    deleted; a file in the temp-directory fallback that is not this user's
+    is refused.
     """
     rel = relpath(url) + suffix
     for d in read_dirs():
         p = d / rel
         if not p.is_file():
             continue
+        why = refused(d, p)
+        if why:
+            announce_once(
+                f"refused:{p}",
+                f"emcourse: refusing {p}: {why} (it may have been planted); fetching anew.",
+            )
+            continue
         side = sidecar(p)
         if not is_readable(p) or (side.exists() and not is_readable(side)):
             skip_unreadable(p)
             continue
         try:
-            problem = hash_status(p, pinned)
+            problem = hash_status(p, pinned) or format_status(p, check)
         except PermissionError:
             skip_unreadable(p)
             continue
@@ -253,15 +394,24 @@ def cached(url: str, *, pinned: str = "", suffix: str = "") -> Path | None:
     return None
 
 
-def cache_files() -> list[tuple[Path, Path]]:
-    """(cache folder, file) for every data file in the cache folders."""
+def cache_files(*, bookkeeping: bool = False) -> list[tuple[Path, Path]]:
+    """(cache folder, file) for every data file in the cache folders.
+
+    With ``bookkeeping``, the cache's own files instead (sidecars, locks,
+    temporary files), for :func:`~emcourse.data.maintenance.verify`.
+    """
     out = []
     for d in read_dirs():
         if not d.is_dir():
             continue
         for root, _, files in os.walk(d):
             for f in files:
-                if SKIP_IN_MIRROR.search(f) or f.startswith(".probe-"):
+                if bool(SKIP_IN_MIRROR.search(f)) != bookkeeping:
                     continue
                 out.append((d, Path(root) / f))
     return sorted(out)
+
+
+def unverified(path: Path, pinned: str = "") -> bool:
+    """True when ``path`` has neither a pinned nor a recorded sha256 (corruption unseen)."""
+    return not pinned and not sidecar(path).exists()

@@ -29,7 +29,7 @@ from emcourse.data.registry import entry as _entry
 from emcourse.data.tiers import fetch_file, watch_tiers
 from emcourse.volume import Volume
 
-__all__ = ["emdb_map", "empiar_file", "fetch", "is_cached", "load"]
+__all__ = ["cache_state", "emdb_map", "empiar_file", "fetch", "is_cached", "load"]
 
 
 def fetch_entry(entry: dict, *, progressbar: bool = False) -> dict[str, Path]:
@@ -52,6 +52,7 @@ def fetch_entry(entry: dict, *, progressbar: bool = False) -> dict[str, Path]:
             pinned=pinned_hash(entry, role),
             check=check,
             progressbar=progressbar,
+            size=int(entry.get("size", 0)),
         )
     return paths
 
@@ -107,6 +108,23 @@ def has_all(entry: dict, dirs: list[Path]) -> bool:
 def is_cached(name: str) -> bool:
     """True when every file of dataset ``name`` is in a cache folder, readable (no network)."""
     return has_all(_entry(name), cache.read_dirs())
+
+
+def cache_state(name: str) -> str:
+    """``"yes"``, ``"unverified"`` (a file has no pinned or recorded sha256) or ``"no"``.
+
+    An unverified file is still checked by format on every read, but a flipped
+    byte in its data would go unseen.
+    """
+    entry, dirs = _entry(name), cache.read_dirs()
+    if not has_all(entry, dirs):
+        return "no"
+    pins = {cache.relpath(u): pinned_hash(entry, r) for r, u in file_urls(entry).items()}
+    for rel in entry_files(entry, dirs) or []:
+        path = next((d / rel for d in dirs if (d / rel).is_file()), None)
+        if path is not None and cache.unverified(path, pins.get(rel, "")):
+            return "unverified"
+    return "yes"
 
 
 def load_entry(entry: dict, *, standin: bool = True):

@@ -23,11 +23,19 @@ from typing import Any
 import numpy as np
 
 from emcourse.data.messages import short, unavailable
-from emcourse.data.partial import fetch_zarr_level, read_zarr_level, zarr_level_files, zarr_scale
+from emcourse.data.partial import (
+    fetch_zarr_level,
+    read_zarr_level,
+    zarr_level_checks,
+    zarr_level_files,
+    zarr_scale,
+)
 from emcourse.data.registry import MAIN, file_urls, label, registry, source
 from emcourse.volume import Source, Volume, convert_voxel_coordinates
 
 __all__ = ["KINDS", "Kind", "check_by_extension", "kind_of"]
+
+SIZE_FACTOR = 4  # a checked file size may differ this much from the registry's (re-processing)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,10 @@ class Kind:
     files : callable ``(entry, dirs) -> list of str or None``, optional
         With ``fetch``: the cache paths of every file, for ``is_cached`` and
         ``mirror_missing`` (None while unknown). Default: one per role.
+    checks : callable ``(entry, dirs) -> dict of str to callable``, optional
+        With ``fetch``: the format check of each cached file by its cache
+        path, for ``emcourse data verify`` (an OME-Zarr chunk decodes to a
+        whole chunk). Default: ``validate`` for each role's file.
     """
 
     name: str
@@ -68,6 +80,7 @@ class Kind:
     validate: Callable[[Path, dict, str], None] | None = None
     fetch: Callable[[dict], dict[str, Path]] | None = None
     files: Callable[[dict, list[Path]], list[str] | None] | None = None
+    checks: Callable[[dict, list[Path]], dict[str, Callable[[Path], None]]] | None = None
 
 
 def _simulate():
@@ -86,10 +99,30 @@ def _tilt_scheme(**kwargs):
 # --------------------------------------------------------------------------- map
 
 
+def _check_size(path: Path, entry: dict) -> None:
+    """The file's size is within :data:`SIZE_FACTOR` of the registry's checked size."""
+    expected = entry.get("size")
+    if not expected or entry.get("size_estimated") or "files" in entry:
+        return
+    size = path.stat().st_size
+    if not expected / SIZE_FACTOR <= size <= expected * SIZE_FACTOR:
+        raise ValueError(
+            f"{path}: expected about {expected:,} bytes for {entry['accession']} (the registry's "
+            f"checked size), found {size:,}: not the file the course was written for"
+        )
+
+
 def _validate_map(path: Path, entry: dict, role: str) -> None:
     from emcourse.io import read_mrc
 
     vol = read_mrc(path)
+    _check_size(path, entry)
+    lo, hi = float(np.min(vol.data)), float(np.max(vol.data))
+    if lo == hi:
+        raise ValueError(
+            f"{path}: expected a density map for {entry['accession']}, found every voxel "
+            f"equal to {lo:g}."
+        )
     if not entry.get("shape_verified"):
         return
     shape = entry.get("shape")
@@ -139,6 +172,7 @@ def _validate_mdoc(path: Path, entry: dict, role: str) -> None:
     n = entry.get("n_sections")
     if n and len(sections) != n:
         raise ValueError(f"{path}: expected {n} mdoc sections, found {len(sections)}.")
+    _check_size(path, entry)
 
 
 def _open_mdoc(paths: dict[str, Path], entry: dict) -> list[dict]:
@@ -468,6 +502,7 @@ KINDS: dict[str, Kind] = {
             returns="Volume of one OME-Zarr level",
             open=_open_zarr,
             standin=_standin_zarr,
+            checks=zarr_level_checks,
             fetch=_fetch_zarr,
             files=zarr_level_files,
         ),

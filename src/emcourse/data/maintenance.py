@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-from emcourse.data import cache
+from emcourse.data import cache, transfer
 from emcourse.data.core import fetch_entry, has_all
-from emcourse.data.kinds import kind_of
+from emcourse.data.kinds import check_by_extension, kind_of
 from emcourse.data.messages import short
 from emcourse.data.registry import (
     file_urls,
@@ -25,45 +26,74 @@ from emcourse.data.registry import registry_path as _default_registry_path
 
 __all__ = ["mirror", "mirror_missing", "pin", "verify"]
 
-_MRC_ENDINGS = (".map.gz", ".mrc", ".map")
+
+def file_checks(entry: dict, dirs: list[Path]) -> dict[str, Callable[[Path], None]]:
+    """The format check of each file of ``entry`` by its cache path (for verify)."""
+    kind = kind_of(entry)
+    if kind.checks is not None:
+        return kind.checks(entry, dirs)
+    if kind.validate is None:
+        return {}
+    out = {}
+    for role, url in file_urls(entry).items():
+
+        def check(path: Path, role: str = role) -> None:
+            kind.validate(path, entry, role)
+
+        out[cache.relpath(url)] = check
+    return out
 
 
 def verify() -> list[tuple[Path, str]]:
-    """Check every cached file against its pinned or recorded sha256 and its format.
+    """Check every cached file: its owner, its pinned or recorded sha256, and its format.
+
+    The format check is the one a download passes (the dataset kind's check,
+    an OME-Zarr chunk's decoding, an MRC header against the file size), so a
+    file kept before it was checked, or with a sidecar that hashes broken
+    bytes, is found. Temporary files of killed downloads are deleted.
 
     Returns
     -------
     list of (Path, str)
-        Each file with ``"ok"``, ``"no recorded hash"`` or what is wrong
-        (``"CORRUPT: ..."``, ``"UNREADABLE: ..."``).
+        Each file with ``"ok"``, ``"no recorded hash"`` (format checked, but a
+        flipped byte would go unseen) or what is wrong (``"CORRUPT: ..."``,
+        ``"UNREADABLE: ..."``, ``"FOREIGN: ..."``, ``"removed: ..."``).
     """
-    pins = {
-        cache.relpath(url): pinned_hash(e, role)
-        for e in registry().values()
-        for role, url in file_urls(e).items()
-    }
+    dirs = cache.read_dirs()
+    pins, checks = {}, {}
+    for e in registry().values():
+        for role, url in file_urls(e).items():
+            pins[cache.relpath(url)] = pinned_hash(e, role)
+        checks.update(file_checks(e, dirs))
     results = []
+    for _, f in cache.cache_files(bookkeeping=True):
+        for gone in transfer.clean_leftovers(f.parent):
+            results.append((gone, "removed: temporary file of an interrupted download"))
     for d, f in cache.cache_files():
-        pinned = pins.get(f.relative_to(d).as_posix(), "")
+        rel = f.relative_to(d).as_posix()
+        pinned = pins.get(rel, "")
+        why = cache.refused(d, f)
+        if why:
+            results.append((f, f"FOREIGN: {why}; never loaded, delete it"))
+            continue
         try:
             if not cache.is_readable(f):
                 raise PermissionError(f"{f}: not readable by this user")
             problem = cache.hash_status(f, pinned)
+            if problem is None:
+                check = checks.get(rel) or check_by_extension(f.name)
+                try:
+                    check(f)
+                except ValueError as exc:
+                    problem = short(str(exc).replace(f"{f}: ", ""))
         except PermissionError:
             results.append((f, f"UNREADABLE: ask its owner to run `chmod -R a+rX {d}`"))
             continue
-        if problem is None and f.name.endswith(_MRC_ENDINGS):
-            from emcourse.io import read_mrc_header
-
-            try:
-                read_mrc_header(f)
-            except ValueError as exc:
-                problem = short(exc)
-        if problem is None and cache.expected_hash(f, pinned) is None:
+        if problem is None and cache.unverified(f, pinned):
             results.append((f, "no recorded hash"))
         else:
             results.append((f, "ok" if problem is None else f"CORRUPT: {problem}"))
-    return results
+    return sorted(set(results))
 
 
 def mirror(dest: str | os.PathLike) -> list[Path]:

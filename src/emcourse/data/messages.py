@@ -7,17 +7,53 @@ in this process (``_announced``) has one home.
 
 from __future__ import annotations
 
+import logging
+import re
+
 __all__ = [
     "DataUnavailableError",
     "UnknownDatasetError",
     "advice",
     "announce_once",
     "python_hint",
+    "redact",
     "short",
     "unavailable",
 ]
 
 _announced: set[str] = set()
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the user info (``user:password@``) of every URL in it removed.
+
+    Mirror URLs may carry credentials; no message, log line or exception shows them.
+
+    Examples
+    --------
+    >>> redact("mirror http://ann:s3cret@10.0.0.5:8000/x: HTTP 404")
+    'mirror http://10.0.0.5:8000/x: HTTP 404'
+    """
+    return _USERINFO.sub(r"\1", str(text))
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that removes credentials from URLs in a record (pooch logs URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def redact_logs(logger: logging.Logger) -> None:
+    """Attach a :class:`RedactingFilter` to ``logger`` (once) and to its handlers."""
+    for target in (logger, *logger.handlers):
+        if not any(isinstance(f, RedactingFilter) for f in target.filters):
+            target.addFilter(RedactingFilter())
 
 
 class DataUnavailableError(OSError):
@@ -32,7 +68,8 @@ class DataUnavailableError(OSError):
         archive: cannot resolve host``.
     kind : str
         The cause: ``offline``, ``mirror-config``, ``mirror-missing``,
-        ``archive-missing``, ``corrupt`` or ``network``.
+        ``archive-missing``, ``corrupt``, ``disk-full``, ``cache-write``,
+        ``slow`` (past the file's deadline), ``stall`` or ``network``.
     advice : str
         What to do next, right for ``kind``.
     details : list of str
@@ -63,12 +100,13 @@ def unavailable(
     details: list[str] | None = None,
 ) -> DataUnavailableError:
     """A :class:`DataUnavailableError` for ``label`` with its parts filled in."""
+    reason, what_next, summary = redact(reason), redact(what_next), redact(summary)
     exc = DataUnavailableError(f"{label}: {reason} {what_next}".rstrip())
     exc.reason = reason
     exc.summary = summary or reason.rstrip(".")
     exc.kind = kind
     exc.advice = what_next
-    exc.details = details or []
+    exc.details = [redact(d) for d in details or []]
     return exc
 
 
@@ -111,6 +149,15 @@ def advice(kind: str, hint: str, *, standin: bool = False, mirror_fix: str = "")
         "please tell the course maintainers.",
         "corrupt": "A server sent a file that fails its checks (nothing broken was kept); "
         f"run `{hint}` again later, and if it persists tell whoever runs that server.",
+        "disk-full": "Free some space there, or point EMCOURSE_DATA_DIR at a folder on a disk "
+        f"with room, then run `{hint}` again (nothing partial was kept).",
+        "cache-write": "Make the cache folder writable (or point EMCOURSE_DATA_DIR at one that "
+        f"is), then run `{hint}` again (nothing was kept).",
+        "slow": "The connection is too slow for this file: try again on a faster network or "
+        f"from a mirror (EMCOURSE_MIRROR); EMCOURSE_MIN_RATE (bytes/s) sets the deadline, "
+        f"then run `{hint}` again{alternative}.",
+        "stall": "The server stopped sending in the middle of the file: check the network or "
+        f"the mirror's server, then run `{hint}` again{alternative}.",
         "network": f"Check the network (and the mirror's server, if one is set), then run "
         f"`{hint}` again once online{alternative}.",
     }[kind]
@@ -121,4 +168,4 @@ def announce_once(key: str, message: str) -> None:
     if key in _announced:
         return
     _announced.add(key)
-    print(message)
+    print(redact(message))

@@ -23,7 +23,14 @@ from emcourse.data.registry import empiar_url, fetch_hint, label
 from emcourse.data.tiers import fetch_file
 from emcourse.volume import Source, Volume
 
-__all__ = ["fetch_zarr_level", "mrc_slab", "read_zarr_level", "zarr_level_files"]
+__all__ = [
+    "chunk_check",
+    "fetch_zarr_level",
+    "mrc_slab",
+    "read_zarr_level",
+    "zarr_level_checks",
+    "zarr_level_files",
+]
 
 
 # ------------------------------------------------------------------------ OME-Zarr
@@ -49,6 +56,56 @@ def _check_json(path: Path) -> None:
         raise ValueError(f"{path}: expected JSON metadata, found unreadable text ({exc}).") from exc
 
 
+def chunk_check(zarray: dict):
+    """A check that a chunk file decodes to one whole chunk of ``zarray`` (zarr v2).
+
+    Zarr v2 stores edge chunks whole, so every chunk decodes to
+    ``prod(chunks) * itemsize`` bytes; a truncated or flipped compressed chunk
+    fails to decode or decodes short.
+    """
+    import numcodecs
+    from numcodecs.compat import ensure_ndarray
+
+    comp = zarray.get("compressor")
+    codec = numcodecs.get_codec(dict(comp)) if comp else None
+    filters = [numcodecs.get_codec(dict(f)) for f in zarray.get("filters") or []]
+    dtype = np.dtype(zarray["dtype"]) if isinstance(zarray.get("dtype"), str) else None
+    expected = math.prod(zarray["chunks"]) * dtype.itemsize if dtype is not None else None
+    what = comp.get("id", "compressed") if comp else "uncompressed"
+
+    def check_chunk(path: Path) -> None:
+        raw = path.read_bytes()
+        # Blosc decodes a truncated frame without a word, but its 16-byte header records
+        # the frame's length and the decoded size: checked without decoding (fast).
+        if what == "blosc" and not filters:
+            said = int.from_bytes(raw[12:16], "little") if len(raw) >= 16 else -1
+            n = int.from_bytes(raw[4:8], "little") if len(raw) >= 16 else -1
+            if said != len(raw):
+                raise ValueError(
+                    f"{path}: a blosc zarr chunk of {len(raw):,} bytes whose header says "
+                    f"{max(said, 0):,} (truncated or damaged)."
+                )
+            if expected is not None and n != expected:
+                raise ValueError(
+                    f"{path}: a zarr chunk decodes to {n:,} bytes, expected {expected:,}."
+                )
+            return
+        try:
+            buf = codec.decode(raw) if codec else raw
+            for f in reversed(filters):
+                buf = f.decode(buf)
+            n = ensure_ndarray(buf).nbytes
+        except Exception as exc:  # codecs raise many types for broken input
+            raise ValueError(f"{path}: a {what} zarr chunk that does not decode: {exc}") from exc
+        if expected is not None and n != expected:
+            raise ValueError(
+                f"{path}: a zarr chunk decodes to {n:,} bytes, expected {expected:,} "
+                f"({'x'.join(map(str, zarray['chunks']))} {dtype})."
+            )
+
+    return check_chunk
+
+
 def _meta_urls(store: str, level: str) -> list[str]:
     return [f"{store}/.zattrs", f"{store}/.zgroup", f"{store}/{level}/.zarray"]
 
@@ -70,7 +127,8 @@ def fetch_zarr_level(entry: dict) -> Path:
             kind="corrupt",
         )
     urls = meta + [f"{store}/{level}/{key}" for key in chunk_keys(zarray)]
-    files += [fetch_file(u, **kw) for u in urls[len(meta) :]]
+    check = chunk_check(zarray)  # every chunk is checked before it enters the cache
+    files += [fetch_file(u, check=check, **kw) for u in urls[len(meta) :]]
     # A store split between a read-only cache and the user cache is gathered in one place.
     dirs = {Path(str(f)[: -len(cache.relpath(u))]) for f, u in zip(files, urls, strict=True)}
     rel_store = cache.relpath(store)
@@ -99,6 +157,27 @@ def zarr_level_files(entry: dict, dirs: list[Path]) -> list[str] | None:
                 return None
             return rels + [cache.relpath(f"{store}/{level}/{k}") for k in keys]
     return None
+
+
+def zarr_level_checks(entry: dict, dirs: list[Path]) -> dict[str, object]:
+    """The format check of each cached file of the level, by cache path (for verify)."""
+    store = entry["url"].rstrip("/")
+    level = str(entry.get("level", 0))
+    rels = [cache.relpath(u) for u in _meta_urls(store, level)]
+    out = dict.fromkeys(rels, _check_json)
+    for d in dirs:
+        za = d / rels[-1]
+        if not (za.is_file() and cache.is_readable(za)):
+            continue
+        try:
+            zarray = json.loads(za.read_text(encoding="utf-8"))
+            check = chunk_check(zarray)
+            keys = chunk_keys(zarray)
+        except (ValueError, KeyError, TypeError):
+            continue
+        for k in keys:
+            out.setdefault(cache.relpath(f"{store}/{level}/{k}"), check)
+    return out
 
 
 def read_zarr_level(root: Path, level: int | str) -> np.ndarray:

@@ -3,9 +3,13 @@
 ``EMCOURSE_MIRROR`` is a base URL with paths ``<mirror>/<archive host>/<archive
 path>``; ``EMCOURSE_OFFLINE=1`` never touches the network. A download lands in
 a temporary file next to its target and is moved into place only after it
-checks out (a pinned sha256, then the caller's ``check``); whatever goes
-wrong, nothing partial stays in the cache, and the error says in one line
-what each tier answered and what to do next.
+checks out (a pinned sha256, then the caller's ``check``) and its sha256 is
+recorded; whatever goes wrong, nothing partial stays in the cache, and the
+error says in one line what each tier answered and what to do next. A file is
+fetched under a lock (one download however many processes ask), within a
+deadline that scales with its size (:mod:`~emcourse.data.transfer`); a full
+disk or an unwritable cache stops the fetch at once (no other tier can help).
+Mirror URLs are shown without their user info, in messages and in pooch's log.
 """
 
 from __future__ import annotations
@@ -18,13 +22,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from emcourse.data import cache
-from emcourse.data.messages import DataUnavailableError, advice, short, unavailable
+from emcourse.data import cache, transfer
+from emcourse.data.messages import (
+    DataUnavailableError,
+    advice,
+    redact,
+    redact_logs,
+    short,
+    unavailable,
+)
 
 __all__ = ["bytes_downloaded", "fetch_file", "mirror_setting", "offline", "watch_tiers"]
 
-TIMEOUT = (10, 60)  # seconds: connect, read
-
+LOCAL = ("disk-full", "cache-write")  # failures of this machine, not of a server
 _bytes_downloaded = 0
 _watchers: list[list[tuple[str, Path]]] = []
 
@@ -95,9 +105,22 @@ def cause(exc: BaseException, *, staging: Path, candidate: str) -> tuple[str, st
     """``(kind, short cause)`` of one failed attempt: no URL, no traceback.
 
     ``kind`` is ``missing`` (HTTP 404/410), ``network`` (no answer, HTTP
-    errors) or ``corrupt`` (the file came but fails its checks).
+    errors, a cut connection), ``slow`` (past the file's deadline), ``stall``,
+    ``disk-full``, ``cache-write`` (the cache cannot take the file) or
+    ``corrupt`` (the file came but fails its checks).
     """
     import requests
+
+    if transfer.is_disk_full(exc):
+        if isinstance(exc, transfer.DiskFull):
+            return "disk-full", str(exc.args[1] if len(exc.args) > 1 else exc)
+        return "disk-full", f"disk full: no space left in {staging.parent}"
+    if isinstance(exc, transfer.TooSlow):
+        return "slow", str(exc)
+    if isinstance(exc, transfer.Stalled):
+        return "stall", str(exc)
+    if isinstance(exc, transfer.Cut):
+        return "network", str(exc)
 
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         code = exc.response.status_code
@@ -117,7 +140,10 @@ def cause(exc: BaseException, *, staging: Path, candidate: str) -> tuple[str, st
             return "network", "connection refused"
         return "network", "cannot connect"
     if isinstance(exc, requests.RequestException):
-        return "network", short(exc)[:160]
+        return "network", short(redact(exc))[:160]
+    if isinstance(exc, OSError):
+        where = exc.filename or staging.parent
+        return "cache-write", f"cannot write {where}: {exc.strerror or exc}"
     text = str(exc)
     if isinstance(exc, ValueError) and "does not match the known hash" in text:
         return "corrupt", "sha256 differs from the pinned hash"
@@ -137,17 +163,16 @@ def download(
     headers: dict | None = None,
     suffix: str = "",
     progressbar: bool = False,
+    size: int = 0,
 ) -> Path:
     """Fetch ``url`` from the mirror, then the archive, into the cache; checked and atomic.
 
     ``hint`` is the command that fetches the file, for the error message;
     ``standin`` says whether the caller has a synthetic stand-in to offer;
-    ``check(path)`` raises ValueError for a file that fails its format checks.
+    ``check(path)`` raises ValueError for a file that fails its format checks;
+    ``size`` is the expected size in bytes (for the deadline when the server
+    does not say).
     """
-    global _bytes_downloaded
-    import pooch
-    import requests
-
     if offline():
         raise unavailable(
             label,
@@ -156,11 +181,53 @@ def download(
             kind="offline",
         )
     dest = cache.write_dir() / (cache.relpath(url) + suffix)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        kind, why = cause(exc, staging=dest, candidate=url)
+        raise unavailable(label, f"{why}.", advice(kind, hint), kind=kind, summary=why) from exc
+    transfer.clean_leftovers(dest.parent)
+    wait = transfer.deadline(size) + transfer.stall_timeout()
+    try:
+        with transfer.file_lock(dest, timeout=wait):
+            # Another process may have fetched it while this one waited for the lock.
+            found = cache.cached(url, pinned=pinned, suffix=suffix, check=check)
+            if found is not None:
+                _came_from("cache", found)
+                return found
+            return _download(
+                url,
+                dest,
+                label=label,
+                hint=hint,
+                standin=standin,
+                pinned=pinned,
+                check=check,
+                headers=headers,
+                progressbar=progressbar,
+                size=size,
+            )
+    except transfer.LockTimeout as exc:
+        raise unavailable(
+            label,
+            f"{exc}; nothing was downloaded.",
+            f"Wait for it to finish, then run `{hint}` again.",
+            kind="network",
+        ) from exc
+
+
+def _download(url: str, dest: Path, *, label: str, hint: str, **kw) -> Path:
+    """The tiers for one file, under its lock (see :func:`download`)."""
+    global _bytes_downloaded
+    import pooch
+    import requests
+
+    pinned, check, headers = kw["pinned"], kw["check"], kw["headers"]
     known = f"sha256:{pinned.removeprefix('sha256:')}" if pinned else None
     failures = []  # (tier, url, kind, cause, details)
     _, mirror_fix = mirror_setting()
     logger = pooch.get_logger()
+    redact_logs(logger)
     level = logger.level
     logger.setLevel("WARNING")
     try:
@@ -170,10 +237,10 @@ def download(
                 failures.append((tier, candidate, "config", why, mirror_fix))
                 continue
             staging = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
-            downloader = pooch.HTTPDownloader(
-                progressbar=progressbar,
-                timeout=TIMEOUT,
+            downloader = transfer.Downloader(
                 headers={**(headers or {}), **({"Accept-Encoding": "identity"} if headers else {})},
+                size=kw["size"],
+                progressbar=kw["progressbar"],
             )
             try:
                 pooch.retrieve(
@@ -182,27 +249,34 @@ def download(
                     fname=staging.name,
                     path=staging.parent,
                     downloader=downloader,
-                    progressbar=progressbar,
                 )
                 if check is not None:
                     check(staging)
-                size, digest = staging.stat().st_size, cache.sha256(staging)
+                got, digest = staging.stat().st_size, cache.sha256(staging)
                 cache.share(staging)  # pooch's temporary file is 0600
                 os.replace(staging, dest)
+                try:
+                    cache.record_hash(dest, digest)
+                except OSError:
+                    dest.unlink(missing_ok=True)  # unrecorded, later corruption would go unseen
+                    raise
             except (requests.exceptions.RequestException, OSError, ValueError) as exc:
                 kind, why = cause(exc, staging=staging, candidate=candidate)
-                full = f"{candidate}: {type(exc).__name__}: {str(exc).replace(str(staging), '…')}"
-                failures.append((tier, candidate, kind, why, full))
+                text = str(exc).replace(str(staging), "…")
+                failures.append(
+                    (tier, candidate, kind, why, f"{candidate}: {type(exc).__name__}: {text}")
+                )
+                if kind in LOCAL:  # this machine's fault: another tier cannot help
+                    break
                 continue
             finally:  # whatever went wrong, no partial file stays in the cache
                 staging.unlink(missing_ok=True)
-            _bytes_downloaded += size
-            cache.record_hash(dest, digest)
+            _bytes_downloaded += got
             _came_from(tier, dest)
             return dest
     finally:
         logger.setLevel(level)
-    raise download_error(label, hint, failures, standin=standin, mirror_fix=mirror_fix)
+    raise download_error(label, hint, failures, standin=kw["standin"], mirror_fix=mirror_fix)
 
 
 def download_error(
@@ -210,6 +284,20 @@ def download_error(
 ) -> DataUnavailableError:
     """One :class:`DataUnavailableError` for every failed attempt, with advice for the cause."""
     by_tier = {tier: kind for tier, _, kind, _, _ in failures}
+    kinds = set(by_tier.values())
+    if kinds & set(LOCAL):
+        kind = "disk-full" if "disk-full" in kinds else "cache-write"
+        why = next(w for _, _, k, w, _ in failures if k == kind)
+        exc = unavailable(
+            label,
+            f"could not be saved ({why}); nothing partial was kept.",
+            advice(kind, hint),
+            kind=kind,
+            summary=why,
+            details=[d for *_, d in failures],
+        )
+        exc.reason = f"it could not be saved ({why})."
+        return exc
     if by_tier.get("mirror") == "config":
         kind = "mirror-config"
     elif by_tier.get("mirror") == "missing":
@@ -218,6 +306,8 @@ def download_error(
         kind = "corrupt"
     elif by_tier.get("archive") == "missing":
         kind = "archive-missing"
+    elif kinds & {"slow", "stall"}:
+        kind = "slow" if "slow" in kinds else "stall"
     else:
         kind = "network"
     parts = []
@@ -242,9 +332,12 @@ def fetch_file(url: str, *, label: str, hint: str, pinned: str = "", **kwargs) -
     """A checked local copy of ``url``: from a cache folder, else :func:`download`.
 
     Keyword arguments are those of :func:`download` (``check``, ``headers``,
-    ``suffix`` for a piece of the file, ``standin``, ``progressbar``).
+    ``suffix`` for a piece of the file, ``standin``, ``progressbar``, ``size``).
+    A cached copy is re-checked (sha256 and ``check``) before it is returned.
     """
-    found = cache.cached(url, pinned=pinned, suffix=kwargs.get("suffix", ""))
+    found = cache.cached(
+        url, pinned=pinned, suffix=kwargs.get("suffix", ""), check=kwargs.get("check")
+    )
     if found is not None:
         _came_from("cache", found)
         return found
