@@ -6,7 +6,7 @@ by ``pip install``) and an empty user configuration. The exercise sheet
 ``exercises/00-archives/01-public-archives.ipynb`` is opened, "Run All Cells"
 is pressed, and when the kernel is idle again: a widget (the slice viewer's
 slider) is on the page, a figure is, every check cell printed its feedback
-("Not done yet" for the stubs), no cell has an error output, nothing was
+("not done yet" for the stubs), no cell has an error output, nothing was
 written to stderr except the announced stand-in, and no news pop-up came up.
 A control run with the course's Lab settings directory swapped for an empty
 one shows the news question, so the pop-up check can fail.
@@ -172,13 +172,13 @@ def test_exercise_sheet_runs_in_jupyterlab(browser, tmp_path):
             for o in c["outputs"]
             if o["output_type"] == "stream" and o["name"] == "stderr"
         ]
-        unexpected = [t for t in stderr if "stand-in" not in t and "Not done yet" not in t]
+        unexpected = [t for t in stderr if "stand-in" not in t and "not done yet" not in t]
         assert not unexpected, unexpected
         checks = [c for c in outputs if c["source"].lstrip().startswith("checks.")]
         assert len(checks) >= 5
         for c in checks:
             text = json.dumps(c["outputs"])
-            assert "Not done yet" in text, (c["source"], text[:500])
+            assert "not done yet" in text, (c["source"], text[:500])
         slider = ".jupyter-widgets .widget-slider, .jupyter-widgets input[type=range]"
         page.locator(slider).first.wait_for(state="visible", timeout=60_000)
         figures = page.locator('.jp-OutputArea-output[data-mime-type="image/png"] img')

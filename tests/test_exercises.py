@@ -3,7 +3,7 @@
 Unit tests use small notebooks written in a temp dir. The repository tests are
 parametrized over the real ``solutions/``: ``exercises/`` must be exactly what
 the generator makes, every solution's checks pass under
-``EMCOURSE_CHECKS_STRICT=1``, and every stub's check says "Not done yet".
+``EMCOURSE_CHECKS_STRICT=1``, and every stub's check says "not done yet".
 """
 
 from __future__ import annotations
