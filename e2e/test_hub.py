@@ -65,24 +65,28 @@ FIXTURE_FILES = {
 }
 
 PROBE = """
-import getpass, os, pathlib
+import errno, getpass, os, pathlib, tempfile
 user = getpass.getuser()
 shared = pathlib.Path(os.environ["EMCOURSE_DATA_DIR"])
+other = "bob" if user == "alice" else "alice"
+home = pathlib.Path(f"/home/{other}")
 print("USER", user)
 print("SHARED", sorted(p.relative_to(shared).as_posix() for p in shared.rglob("*") if p.is_file()))
-try:
-    (shared / "probe").write_text("x")
-    print("WROTE SHARED")
-except PermissionError:
-    print("SHARED READ-ONLY")
-other = "bob" if user == "alice" else "alice"
-try:
-    os.listdir(f"/home/{other}")
-    print("READ OTHER HOME")
-except PermissionError:
-    print("OTHER HOME PRIVATE")
-cache = pathlib.Path.home() / ".cache" / "emcourse"
-print("USER CACHE FILES", sum(1 for p in cache.rglob("*") if p.is_file()) if cache.exists() else 0)
+def attempt(name, action):
+    try:
+        action()
+        print(name, "SUCCEEDED")
+    except OSError as exc:
+        print(name, "REFUSED", errno.errorcode.get(exc.errno, exc.errno))
+attempt("WRITE SHARED", lambda: (shared / "probe").write_text("x"))
+sub = next(p for p in shared.rglob("*") if p.is_dir())
+attempt("WRITE SHARED SUBFOLDER", lambda: (sub / "probe").write_text("x"))
+attempt("LIST OTHER HOME", lambda: os.listdir(home))
+attempt("TRAVERSE OTHER HOME", lambda: os.stat(home / ".bashrc"))
+attempt("WRITE OTHER HOME", lambda: (home / "planted").write_text("x"))
+own = [pathlib.Path.home() / ".cache" / "emcourse",
+       pathlib.Path(tempfile.gettempdir()) / f"emcourse-{os.getuid()}"]
+print("USER CACHE FILES", sum(1 for d in own if d.exists() for p in d.rglob("*") if p.is_file()))
 print("SOLUTIONS", (pathlib.Path.home() / "emcourse" / "solutions").exists())
 print("LESSON", (pathlib.Path.home() / "emcourse" / "LESSON_PATH").exists())
 """.replace("LESSON_PATH", LESSON)
@@ -134,6 +138,7 @@ def site():
     base.chmod(0o755)
     httpd = None
     hub = None
+    mounted = None
     try:
         # 1. a mirror of the archives from the fixtures, and `make data` from it
         from emcourse import data
@@ -184,7 +189,15 @@ def site():
         )
         assert check.stdout.strip() == "[]", fill.stdout + fill.stderr + check.stderr
         subprocess.run(["chmod", "-R", "a+rX,go-w", str(shared)], check=True)
-        before = _tree(shared)
+        # learners see the folder through a read-only bind mount, as a hub mounts it
+        data_ro = base / "data-ro"
+        data_ro.mkdir()
+        for args in (["--bind", shared, data_ro], ["-o", "remount,bind,ro", data_ro]):
+            done = subprocess.run(["mount", *map(str, args)], capture_output=True, text=True)
+            if done.returncode:
+                pytest.fail(f"cannot make the read-only bind mount: {done.stderr.strip()}")
+        mounted = data_ro
+        before = _tree(data_ro)
         # 2. the repository as a hub pulls it: bare, with a student branch
         git_dir = base / "git" / "emcourse"
         subprocess.run(["git", "clone", "-q", "--bare", str(REPO), str(git_dir)], check=True)
@@ -212,7 +225,8 @@ def site():
             "HUB_E2E_TOKEN": token,
             "CHP": str(CHP),
             "HUB_ENV": str(HUB_ENV),
-            "EMCOURSE_SHARED_DATA": str(shared),
+            "EMCOURSE_SHARED_DATA": str(data_ro),
+            "EMCOURSE_MIRROR": f"http://127.0.0.1:{httpd.server_address[1]}",
             "HUB_GITCONFIG": str(gitconfig),
             "EMCOURSE_DROP_DIR": str(drop),
             "PYTHONPATH": "",
@@ -239,7 +253,8 @@ def site():
         yield {
             "url": url,
             "token": token,
-            "shared": shared,
+            "shared": data_ro,
+            "source": shared,
             "before": before,
             "names": names,
             "files": files,
@@ -265,6 +280,8 @@ def site():
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
+        if mounted is not None:
+            subprocess.run(["umount", str(mounted)], check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -461,8 +478,12 @@ def test_each_user_runs_the_lesson_on_the_shared_data_in_isolation(site, pulled)
         assert f"USER {user}" in probe
         for file in site["files"]:
             assert f"'{file}'" in probe, f"{user} does not see {file} in the shared folder"
-        assert "SHARED READ-ONLY" in probe and "WROTE SHARED" not in probe, probe
-        assert "OTHER HOME PRIVATE" in probe and "READ OTHER HOME" not in probe, probe
+        assert "WRITE SHARED REFUSED EROFS" in probe, probe  # the mount, not only modes
+        assert "WRITE SHARED SUBFOLDER REFUSED EROFS" in probe, probe
+        for attack in ("LIST", "TRAVERSE", "WRITE"):
+            assert f"{attack} OTHER HOME REFUSED EACCES" in probe, probe
+        # with the network open to the mirror, the lesson still downloaded nothing: every
+        # file came from the shared folder (the user's cache and $TMPDIR fallback are empty)
         assert "USER CACHE FILES 0" in probe, probe
         assert "SOLUTIONS False" in probe and "LESSON True" in probe, probe
     assert _tree(site["shared"]) == site["before"], "the shared folder changed"
@@ -613,3 +634,82 @@ def test_learners_hand_in_records_that_only_the_instructor_reads(site, pulled):
         assert "SUBMIT 1" in out and "chmod 3733" in out, out
     finally:
         drop.chmod(0o3733)
+
+
+# -- isolation: planted files, the mirror-only network, and the same attacks unprotected --
+
+PLANT = """
+import os, pathlib, pwd, shutil, tempfile
+shared = pathlib.Path(os.environ["EMCOURSE_DATA_DIR"])
+real = next(shared.rglob("emd_1832.map.gz"))
+victim = pwd.getpwnam("VICTIM")
+fallback = pathlib.Path(tempfile.gettempdir()) / f"emcourse-{victim.pw_uid}"
+target = fallback / real.relative_to(shared)
+target.parent.mkdir(parents=True, exist_ok=True)
+shutil.copy(real, target)
+print("PLANTED", fallback)
+"""
+
+LOAD_PRIVATE = """
+import os, tempfile
+os.environ["EMCOURSE_DATA_DIR"] = tempfile.mkdtemp()  # an empty cache of this user's own
+os.environ["EMCOURSE_OFFLINE"] = "1"
+from emcourse import data
+m = data.load("emd-1832")
+print("LOADED", "REAL" if m.source.real else "STAND-IN")
+"""
+
+NETWORK = """
+import os, tempfile, requests
+os.environ["EMCOURSE_DATA_DIR"] = tempfile.mkdtemp()
+from emcourse import data
+print("MIRROR FETCH", data.fetch("emd-1832").stat().st_size > 0)
+try:
+    requests.get("https://ftp.ebi.ac.uk/pub/databases/emdb/", timeout=10)
+    print("ARCHIVE REACHED")
+except requests.RequestException as exc:
+    print("ARCHIVE BLOCKED", type(exc).__name__)
+"""
+
+
+def test_planted_files_and_open_doors_are_refused_and_would_work_unprotected(site, pulled):
+    bob = pwd.getpwnam("bob")
+    fallback = Path("/tmp") / f"emcourse-{bob.pw_uid}"
+    shutil.rmtree(fallback, ignore_errors=True)
+    try:
+        # alice plants a map in bob's $TMPDIR fallback (/tmp is everyone's: this succeeds)
+        out = _kernel(site, "alice", PLANT.replace("VICTIM", "bob"))
+        assert f"PLANTED {fallback}" in out, out
+        assert fallback.stat().st_uid == pwd.getpwnam("alice").pw_uid
+        # bob, with an empty cache of his own, never loads it: the stand-in, announced
+        out = _kernel(site, "bob", LOAD_PRIVATE)
+        assert "LOADED STAND-IN" in out and "belongs to another user" in out, out
+        # unprotected (the folder as if it were bob's), the planted file is loaded as real
+        subprocess.run(["chown", "-R", "bob", str(fallback)], check=True)
+        fallback.chmod(0o700)
+        assert "LOADED REAL" in _kernel(site, "bob", LOAD_PRIVATE)
+    finally:
+        shutil.rmtree(fallback, ignore_errors=True)
+    # the network: the mirror answers, the archive does not
+    out = _kernel(site, "alice", NETWORK)
+    assert "MIRROR FETCH True" in out and "ARCHIVE BLOCKED" in out, out
+    # the same attacks with each protection removed succeed, so the test can fail
+    home = Path(bob.pw_dir)
+    shared, source = site["shared"], site["source"]
+    sub = next(p for p in source.rglob("*") if p.is_dir())
+    home.chmod(0o755)
+    subprocess.run(["mount", "-o", "remount,bind,rw", str(shared)], check=True)
+    sub.chmod(0o777)
+    try:
+        probe = _text(_run_cells(_server_url(site, "alice"), site["token"], "p.ipynb", [PROBE]))
+        assert "LIST OTHER HOME SUCCEEDED" in probe, probe
+        assert "TRAVERSE OTHER HOME SUCCEEDED" in probe, probe
+        assert "WRITE SHARED SUBFOLDER SUCCEEDED" in probe, probe
+    finally:
+        home.chmod(0o700)
+        sub.chmod(0o755)
+        for planted in sub.glob("probe"):
+            planted.unlink()
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(shared)], check=True)
+    probe = _text(_run_cells(_server_url(site, "alice"), site["token"], "p.ipynb", [PROBE]))
+    assert "WRITE SHARED SUBFOLDER REFUSED EROFS" in probe and "LIST OTHER HOME REFUSED" in probe

@@ -26,9 +26,13 @@ c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [f"{hub_env}/bin/jupyterhub-singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.environment = {
-    # the shared, read-only data folder; nothing may be downloaded
+    # the shared data folder, a read-only bind mount; the network reaches the workshop
+    # mirror only (every other address goes to a closed proxy port)
     "EMCOURSE_DATA_DIR": env["EMCOURSE_SHARED_DATA"],
-    "EMCOURSE_OFFLINE": "1",
+    "EMCOURSE_MIRROR": env["EMCOURSE_MIRROR"],
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "NO_PROXY": "127.0.0.1,localhost",
     # where `emcourse submit` hands in progress records (write-only for learners)
     "EMCOURSE_DROP_DIR": env["EMCOURSE_DROP_DIR"],
     # the test's course repository is a local folder owned by root: a global git
