@@ -205,7 +205,10 @@ def test_clean_cuts_and_flips_in_the_cache_are_caught_by_the_hash(archive_server
     cache.sidecar(path).unlink()  # no hash: only the registry's counts can see a cut
     status = [s for p, s in data.verify() if p == path][0]
     if fault == "mdoc section":
-        assert status.startswith("CORRUPT: expected 41 mdoc sections, found 40")
+        # the reader sees a gap in the ZValues; a cut last section, the registry's count
+        assert status.startswith("CORRUPT: "), status
+        assert "a section is missing" in status or "41 mdoc sections, found 40" in status
+
     else:  # honest: an unhashed file is flagged, not silently called good
         assert status == "no recorded hash"
 
@@ -215,7 +218,9 @@ def test_a_mirror_that_serves_an_mdoc_without_a_section_is_refused(archive_serve
     archive_server.put(
         data.registry()[MDOC]["url"], _cut_mdoc_section(real, np.random.default_rng(0))
     )
-    with pytest.raises(data.DataUnavailableError, match="expected 41 mdoc sections, found 40"):
+    with pytest.raises(
+        data.DataUnavailableError, match=r"a section is missing|41 mdoc sections, found 40"
+    ):
         data.fetch(MDOC)
     assert _files(data.cache_dir()) == []
 
