@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emcourse.io.text import read_utf8
 from emcourse.volume import Source
 
 __all__ = ["read_bigwarp_csv", "read_cosem_landmarks", "write_bigwarp_csv"]
@@ -28,14 +29,13 @@ __all__ = ["read_bigwarp_csv", "read_cosem_landmarks", "write_bigwarp_csv"]
 
 def _read_text_rows(path: Path, what: str) -> list[list[str]]:
     """The CSV rows of ``path``, or one ValueError naming the file and the encoding problem."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{path}: expected {what} as UTF-8 text, found byte 0x{exc.object[exc.start]:02x} at "
-            f"byte {exc.start} that is not UTF-8 (a Latin-1 or Windows export?). Re-save the "
-            "file as UTF-8, or rename its points with plain ASCII letters."
-        ) from exc
+    text = read_utf8(
+        path,
+        what,
+        bom=True,
+        advice="(A Latin-1 or Windows export?) Re-save the file as UTF-8, or rename its "
+        "points with plain ASCII letters.",
+    )
     if "\x00" in text:
         raise ValueError(f"{path}: expected {what} as text, found binary bytes (NUL).")
     if text and not text.endswith(("\n", "\r")):

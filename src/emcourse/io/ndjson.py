@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
+
+from emcourse.io.text import read_utf8
 
 __all__ = ["read_ndjson_points"]
 
@@ -38,13 +39,7 @@ def read_ndjson_points(path: str | os.PathLike) -> list[dict]:
     (3.0, 2.0, 1.0)
     """
     points = []
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{path}: expected NDJSON as UTF-8 text, found byte 0x{exc.object[exc.start]:02x} at "
-            f"byte {exc.start} that is not UTF-8."
-        ) from exc
+    text = read_utf8(path, "NDJSON")
     for i, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue

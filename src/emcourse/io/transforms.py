@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from emcourse.io.landmarks import _flip
+from emcourse.io.text import read_utf8
 
 
 def matrix_xyz(matrix) -> np.ndarray:
@@ -234,13 +235,7 @@ def read_elastix_parameters(path_or_text) -> dict:
     name = "elastix text"
     if "\n" not in text and Path(text).is_file():
         name = text
-        try:
-            text = Path(text).read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(
-                f"{name}: expected elastix parameters as UTF-8 text, found byte "
-                f"0x{exc.object[exc.start]:02x} at byte {exc.start} that is not UTF-8."
-            ) from exc
+        text = read_utf8(text, "elastix parameters")
         if text and not text.endswith(("\n", "\r", ")")):
             raise ValueError(
                 f"{name}: the file ends inside a line ({text.splitlines()[-1][-40:]!r}): "
