@@ -130,15 +130,11 @@ class ClassReport:
                 sheet = t["sheet"]
                 lines.append(sheet)
             score = f"{t['passed']} of {t['tried']} passed" if t["tried"] else "nobody tried yet"
-            lines.append(_fit(f"  {t['title']}: {score}", width))
+            lines.append(progress.fit(f"  {t['title']}: {score}", width))
             for text, count in t["diagnoses"][:top]:
-                lines.append(_fit(f"      {count} of {t['tried']}: {text}", width))
-        lines += [_fit(f"refused: {r}", width) for r in self.refused]
+                lines.append(progress.fit(f"      {count} of {t['tried']}: {text}", width))
+        lines += [progress.fit(f"refused: {r}", width) for r in self.refused]
         return "\n".join(lines)
-
-
-def _fit(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _read(path: Path) -> list[dict] | str:

@@ -33,6 +33,7 @@ from typing import Any
 
 __all__ = [
     "RECORD_FILE",
+    "fit",
     "json_line",
     "parse_records",
     "progress_dir",
@@ -197,7 +198,7 @@ def report(records: Iterable[dict], *, width: int = 100) -> str:
     for task in task_map():
         if task["sheet"] != sheet:
             sheet = task["sheet"]
-            lines += [_fit(task["sheet_title"], width), _fit(f"  {sheet}", width)]
+            lines += [fit(task["sheet_title"], width), fit(f"  {sheet}", width)]
         s = per_task.get(task["task"])
         total += 1
         if s and s["passed"]:
@@ -210,17 +211,18 @@ def report(records: Iterable[dict], *, width: int = 100) -> str:
         if next_task is None and not (s and s["passed"]):
             next_task = task
         room = width - len(note) - 2
-        lines.append(f"{_fit(f'  {mark} ' + task['title'], room):<{room}}  {note}")
+        lines.append(f"{fit(f'  {mark} ' + task['title'], room):<{room}}  {note}")
     head = f"{done} of {total} tasks done."
     if next_task is None:
         tail = ["Every task is done."]
     else:
         tail = [
-            _fit(f"Next: {next_task['title']}", width),
-            _fit(f"  in {next_task['sheet']}", width),
+            fit(f"Next: {next_task['title']}", width),
+            fit(f"  in {next_task['sheet']}", width),
         ]
     return "\n".join([head, *lines, *tail])
 
 
-def _fit(text: str, width: int) -> str:
+def fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, with an ellipsis where it was cut."""
     return text if len(text) <= width else text[: width - 1] + "…"
