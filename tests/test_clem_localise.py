@@ -93,7 +93,7 @@ def test_least_squares_fit_agrees_with_curve_fit():
     def model(_, y, x, n, s, b):
         return clem.spot_model([[y, x, n, s, b]], (11, 11), 100.0).ravel()
 
-    for img, p in zip(st, ours):
+    for img, p in zip(st, ours, strict=True):
         ref, _ = curve_fit(model, None, img.ravel(), p0=[500, 500, img.sum(), 100, 5])
         assert np.allclose(p[:2], ref[:2], atol=0.05), (p, ref)
 
@@ -103,7 +103,7 @@ def test_maximum_likelihood_fit_agrees_with_scipy_minimize():
 
     truth, st = _spots(photons=500, background=2)
     ours = clem.fit_gaussian(st, pixel=100.0, sigma0=100.0, method="mle")
-    for img, p in zip(st, ours):
+    for img, p in zip(st, ours, strict=True):
 
         def nll(q, img=img):
             mu = clem.spot_model([q], (11, 11), 100.0)[0]
@@ -124,7 +124,7 @@ def test_centroid_agrees_with_scikit_image():
 
     _, st = _spots()
     ours = clem.centroid(st, pixel=100.0, background=5.0)
-    for img, c in zip(st, ours):
+    for img, c in zip(st, ours, strict=True):
         d = img - 5.0
         assert np.allclose(c / 100.0, centroid(d), atol=1e-9)
         props = regionprops(np.ones(d.shape, int), intensity_image=d)[0]
