@@ -47,7 +47,7 @@ def test_chain_fle_adds_both_modalities():
 
 @pytest.fixture(scope="module")
 def chromatic():
-    cs = clem.chromatic_standin(12, seed=0)
+    cs = clem.chromatic_standin(30, seed=0)
     fa, fb = clem.localise_channels(
         cs["beads_a"],
         cs["beads_b"],
@@ -83,19 +83,32 @@ def test_correction_removes_the_shift_and_swapped_channels_double_it(chromatic):
     assert swapped / before == pytest.approx(2.0, rel=0.05)
 
 
-def test_leave_one_out_error_matches_the_localisation_prediction(chromatic):
-    """12 beads: the RMS of 12 misses has a relative standard error of about 1/sqrt(2 * 2 * 12)
-    = 14 %; tolerance 30 %, two standard errors."""
-    _, fa, fb = chromatic
+def test_leave_one_out_error_matches_the_localisation_prediction():
+    """The RMS leave-one-out miss over 30 beads scatters by about 9 % between realisations
+    (measured over 16); pooled over four it scatters by about 4.6 %: tolerance 15 %, three
+    standard deviations."""
     sig = [
         clem.mortensen_lsq_precision(3000, sigma=s, pixel=100.0, background=5.0)
         for s in (100.0, 115.0)
     ]
     fle = float(np.sqrt(2 * (sig[0] ** 2 + sig[1] ** 2)))  # both channels, two axes
-    pred = clem.loo_predicted(fb, fle, kind="similarity")
-    loo = clem.leave_one_out(fb, fa, kind="similarity")
-    ratio = np.sqrt(np.mean(loo**2)) / np.sqrt(np.mean(pred**2))
-    assert abs(ratio - 1) < 0.3, ratio
+    loo2, pred2 = [], []
+    for seed in range(4):
+        cs = clem.chromatic_standin(30, seed=seed)
+        fa, fb = clem.localise_channels(
+            cs["beads_a"],
+            cs["beads_b"],
+            photons=3000,
+            sigma_a=100.0,
+            sigma_b=115.0,
+            pixel=100.0,
+            background=5.0,
+            seed=seed + 1,
+        )
+        loo2.append(np.mean(clem.leave_one_out(fb, fa, kind="similarity") ** 2))
+        pred2.append(np.mean(clem.loo_predicted(fb, fle, kind="similarity") ** 2))
+    ratio = np.sqrt(np.mean(loo2) / np.mean(pred2))
+    assert abs(ratio - 1) < 0.15, ratio
 
 
 def test_similarity_fit_agrees_with_scikit_image(chromatic):

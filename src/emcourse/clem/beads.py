@@ -134,7 +134,7 @@ def bead_chain_monte_carlo(
 
 
 def chromatic_standin(
-    n_beads: int = 12,
+    n_beads: int = 30,
     *,
     shift=(60.0, -45.0),
     scale: float = 1.002,
