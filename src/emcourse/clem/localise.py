@@ -19,12 +19,12 @@ Estimators (all vectorised over the stack):
 Precision formulas (standard deviation per axis, nm):
 
 - :func:`thompson_precision`, Thompson, Larson and Webb (2002, Biophys. J.
-  82:2775), eq. 17: ``var = (s^2 + a^2/12)/N + 8 pi s^4 b^2 / (a^2 N^2)``;
+  82:2775): ``var = (s^2 + a^2/12)/N + 8 pi s^4 b^2 / (a^2 N^2)``;
 - :func:`mortensen_lsq_precision`, Mortensen et al. (2010, Nat. Methods
   7:377), eq. 6 with ``F = 1`` (no EMCCD excess noise):
   ``var = (sa^2/N) (16/9 + 8 pi sa^2 b^2 / (N a^2))``, ``sa^2 = s^2 + a^2/12``;
-- :func:`mortensen_mle_precision`, Mortensen et al. (2010), eq. 5 (SI eq.
-  54): ``var = (sa^2/N) / (1 + int_0^1 ln t / (1 + t/tau) dt)``,
+- :func:`mortensen_mle_precision`, Mortensen et al. (2010), their
+  supplement's eq. 54: ``var = (sa^2/N) / (1 + int_0^1 ln t / (1 + t/tau) dt)``,
   ``tau = 2 pi sa^2 b^2 / (N a^2)``; without background ``sa^2/N``;
 - :func:`centroid_precision`: the centroid's variance on a finite window,
   derived here (error propagation), ``var = sum_p (y_p - y0)^2 lambda_p / N^2``
@@ -239,7 +239,7 @@ def _i1(tau: float) -> float:
 
 
 def mortensen_mle_precision(photons, *, sigma: float, pixel: float, background) -> np.ndarray:
-    """Mortensen et al. (2010) eq. 5 (F = 1): maximum-likelihood fit, per axis, nm."""
+    """Mortensen et al. (2010), supplement eq. 54 (F = 1): maximum-likelihood fit, per axis, nm."""
     n, b2 = np.broadcast_arrays(np.asarray(photons, float), np.asarray(background, float))
     sa2 = sigma**2 + pixel**2 / 12
     tau = 2 * np.pi * sa2 * b2 / (n * pixel**2)
