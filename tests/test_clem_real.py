@@ -56,11 +56,19 @@ def _png(rel):
 
 
 @pytest.mark.parametrize(
-    ("angle", "scale", "shift"), [(4.0, 1.03, (12.0, -15.0)), (-3.0, 0.98, (-20.0, 10.0))]
+    ("angle", "scale", "shift", "recovered"),
+    [
+        (4.0, 1.03, (12.0, -15.0), True),  # the lesson's transform: TRE 2.3 px
+        (-3.0, 0.98, (-20.0, 10.0), True),  # TRE 5.3 px
+        (2.0, 1.02, (-10.0, -18.0), False),  # a false optimum, 92 px off (what the lesson says)
+    ],
 )
-def test_mutual_information_undoes_a_known_transform_on_the_real_pair(angle, scale, shift):
+def test_mutual_information_undoes_a_known_transform_on_the_real_pair(
+    angle, scale, shift, recovered
+):
     """DeepCLEM s6: a transform we apply to the fluorescence is recovered to <= 8 px (2 binned
-    pixels at the finest level, bin 4) from a start about 35 px off."""
+    pixels at the finest level, bin 4) from a start about 35 px off, or, for the third, missed by
+    more than 50 px: the three cases the robust-registration lesson quotes."""
     em = _png("clem-deepclem/registered_pairs/EM/s6_ds.png")
     fm = _png("clem-deepclem/registered_pairs/FM/s6_ds.png")
     c = (np.array(em.shape) - 1) / 2
@@ -72,4 +80,5 @@ def test_mutual_information_undoes_a_known_transform_on_the_real_pair(angle, sca
     start = np.sqrt(np.mean(clem.target_errors(np.eye(3), known, grid) ** 2))
     m, _ = clem.register_mi_pyramid(em, moved, levels=(8, 4))
     tre = np.sqrt(np.mean(clem.target_errors(m, known, grid) ** 2))
-    assert start > 25 and tre <= 8.0, (start, tre)
+    assert start > 25, start
+    assert (tre <= 8.0) if recovered else (tre > 50.0), tre

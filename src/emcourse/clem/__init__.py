@@ -5,10 +5,14 @@ nanometres with ``(z, y, x)`` (3D) or ``(y, x)`` (2D) columns; transforms are
 homogeneous ``(K+1, K+1)`` matrices mapping light (moving) onto EM (fixed).
 """
 
+from emcourse.clem.beads import *  # noqa: F403
+from emcourse.clem.beads import __all__ as _beads_all
 from emcourse.clem.errors import *  # noqa: F403
 from emcourse.clem.errors import __all__ as _errors_all
 from emcourse.clem.intensity import *  # noqa: F403
 from emcourse.clem.intensity import __all__ as _intensity_all
+from emcourse.clem.localise import *  # noqa: F403
+from emcourse.clem.localise import __all__ as _localise_all
 from emcourse.clem.robust import *  # noqa: F403
 from emcourse.clem.robust import __all__ as _robust_all
 from emcourse.clem.standin import *  # noqa: F403
@@ -25,6 +29,8 @@ __all__ = [
     *_robust_all,
     *_intensity_all,
     *_warp_all,
+    *_localise_all,
+    *_beads_all,
     *_standin_all,
     "ImagePair",
     "Landmarks",

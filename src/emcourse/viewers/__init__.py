@@ -34,21 +34,25 @@ from emcourse.viewers.clem import (
     ratio_figure,
     tre_map,
 )
+from emcourse.viewers.clem_localise import chromatic_figure, precision_figure, spots_figure
 from emcourse.viewers.sta import series_viewer
 from emcourse.viewers.volumes import isosurface, orthoslices, projection, slice_viewer
 
 __all__ = [
+    "chromatic_figure",
     "clouds_figure",
     "isosurface",
     "landmark_picker",
     "landmarks_figure",
     "overlay_figure",
     "pair_figure",
+    "precision_figure",
     "ratio_figure",
     "tre_map",
     "orthoslices",
     "projection",
     "series_viewer",
     "slice_viewer",
+    "spots_figure",
     "static_mode",
 ]
