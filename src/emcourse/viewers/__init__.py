@@ -34,6 +34,7 @@ from emcourse.viewers.clem import (
     ratio_figure,
     tre_map,
 )
+from emcourse.viewers.segment_strokes import strokes_figure
 from emcourse.viewers.sta import series_viewer
 from emcourse.viewers.volumes import isosurface, orthoslices, projection, slice_viewer
 
@@ -51,4 +52,5 @@ __all__ = [
     "series_viewer",
     "slice_viewer",
     "static_mode",
+    "strokes_figure",
 ]
