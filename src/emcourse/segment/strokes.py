@@ -29,12 +29,13 @@ __all__ = [
     "correction_strokes",
     "draw_strokes",
     "merge_strokes",
+    "next_strokes_trial",
     "paint",
     "score_sparse",
 ]
 
 #: The strokes drawn per object, in this order (cycled when more are asked for).
-STROKE_KINDS = ("inside", "across", "outside", "cytoplasm")
+STROKE_KINDS = ("across", "inside", "outside", "cytoplasm")
 
 
 def _brush(width: int) -> np.ndarray:
@@ -135,17 +136,19 @@ def draw_strokes(
     width: int = 3,
     length: float = 24.0,
     min_area: int = 30,
+    max_strokes: int | None = None,
     seed: int = 0,
 ) -> tuple[np.ndarray, int]:
     """Strokes a person would draw on each object of each 2D slice, labelled from ``labels``.
 
     For each object profile (each label value in each z slice) of at least
     ``min_area`` pixels, ``strokes_per_object`` strokes of the kinds in
-    :data:`STROKE_KINDS`, in that order: along the inside of its boundary, across
-    it from the cytoplasm into the object, along the outside, and through the
-    cytoplasm near it. Each stroke is about ``length`` pixels long, drawn with a
+    :data:`STROKE_KINDS`, in that order: across its boundary from the cytoplasm
+    into the object, along the inside of the boundary, along the outside, and
+    through the cytoplasm near it. Each stroke is about ``length`` pixels long, drawn with a
     brush ``width`` pixels wide and a little tremor; every painted pixel takes
-    its class from ``labels`` (1 background, 2 foreground).
+    its class from ``labels`` (1 background, 2 foreground). Objects are visited
+    in a random order; with ``max_strokes`` the person stops after that many.
 
     Parameters
     ----------
@@ -172,26 +175,35 @@ def draw_strokes(
     rng = np.random.default_rng(seed)
     out = np.zeros(stack.shape, np.uint8)
     n_strokes = 0
+    todo = []
     for z, plane in enumerate(stack):
         boxes = ndi.find_objects(plane.astype(np.int64))
-        for value, box in enumerate(boxes, start=1):
-            if box is None or (plane[box] == value).sum() < min_area:
+        todo += [
+            (z, value, box)
+            for value, box in enumerate(boxes, start=1)
+            if box is not None and (plane[box] == value).sum() >= min_area
+        ]
+    limit = np.inf if max_strokes is None else max_strokes
+    for i in rng.permutation(len(todo)):
+        z, value, box = todo[i]
+        plane = stack[z]
+        pad = tuple(
+            slice(max(s.start - 25, 0), min(s.stop + 25, n))
+            for s, n in zip(box, plane.shape, strict=True)
+        )
+        obj = plane[pad] == value
+        for k in range(strokes_per_object):
+            if n_strokes >= limit:
+                break
+            kind = STROKE_KINDS[k % len(STROKE_KINDS)]
+            line = _one_object(obj, kind, rng, length=length * rng.uniform(0.7, 1.3))
+            if line is None:
                 continue
-            pad = tuple(
-                slice(max(s.start - 25, 0), min(s.stop + 25, n))
-                for s, n in zip(box, plane.shape, strict=True)
-            )
-            obj = plane[pad] == value
-            for k in range(strokes_per_object):
-                kind = STROKE_KINDS[k % len(STROKE_KINDS)]
-                line = _one_object(obj, kind, rng, length=length * rng.uniform(0.7, 1.3))
-                if line is None:
-                    continue
-                line = _wobble(line, rng, 0.6) + [pad[0].start, pad[1].start]
-                m = paint(plane.shape, line, width=width)
-                new = m & (out[z] == 0)
-                out[z][new] = np.where(plane[new] > 0, 2, 1)
-                n_strokes += 1
+            line = _wobble(line, rng, 0.6) + [pad[0].start, pad[1].start]
+            m = paint(plane.shape, line, width=width)
+            new = m & (out[z] == 0)
+            out[z][new] = np.where(plane[new] > 0, 2, 1)
+            n_strokes += 1
     return (out[0] if labels.ndim == 2 else out), n_strokes
 
 
@@ -362,7 +374,8 @@ def correction_loop(
     sparse : ndarray of uint8
         All strokes after the last round.
     history : list of dict
-        Per forest trained (the start, then after each round): ``strokes``
+        Per forest trained (the start, then after each round; fewer than
+        ``rounds`` + 1 when no mistake is left to paint): ``strokes``
         (cumulative count), ``pixels`` (labelled pixels) and ``dice`` on the
         held-out slices.
     """
@@ -381,5 +394,49 @@ def correction_loop(
         new, drawn = correction_strokes(
             pred, labels, n_strokes=strokes_per_round, existing=sparse, seed=seed + r, width=width
         )
+        if not drawn:  # no mistake left that is large enough to paint: the annotator stops
+            break
         sparse, n = merge_strokes(sparse, new), n + drawn
     return sparse, history
+
+
+def next_strokes_trial(
+    features: np.ndarray,
+    labels: np.ndarray,
+    sparse: np.ndarray,
+    eval_features: np.ndarray,
+    eval_truth: np.ndarray,
+    *,
+    n_strokes: int = 8,
+    n_estimators: int = 30,
+    seed: int = 0,
+) -> dict[str, tuple[int, float]]:
+    """Where do the next strokes help most? Add them three ways and score each forest.
+
+    Starting from ``sparse`` on the annotated slices (``features``, ``labels``),
+    adds ``n_strokes`` strokes ``"mistakes"`` (on the largest mistakes of the
+    current forest, :func:`correction_strokes`), ``"boundaries"`` (more strokes
+    along and across the boundaries of objects, :func:`draw_strokes`) or
+    ``"random"`` (as many random voxels from the labels as the mistakes'
+    strokes hold, half per class). Returns, for ``"start"`` and each way,
+    ``(pixels added, Dice on the held-out slices)``.
+    """
+    from emcourse.segment.features import predict_proba, scribbles, train_forest
+    from emcourse.segment.metrics import dice
+
+    sparse = np.asarray(sparse, np.uint8)
+    forest = train_forest(features, sparse, n_estimators=n_estimators, seed=seed)
+    seen = predict_proba(forest, features) > 0.5
+    fixes, _ = correction_strokes(seen, labels, n_strokes=n_strokes, existing=sparse, seed=seed)
+    more, _ = draw_strokes(labels, strokes_per_object=2, max_strokes=n_strokes, seed=seed + 1)
+    more[sparse > 0] = 0
+    budget = int((fixes > 0).sum())
+    dots = scribbles(labels, n_per_class=budget // 2, seed=seed)
+    dots[sparse > 0] = 0
+    truth = np.asarray(eval_truth) > 0
+    out = {"start": (0, float(dice(truth, predict_proba(forest, eval_features) > 0.5)))}
+    for name, new in (("mistakes", fixes), ("boundaries", more), ("random", dots)):
+        merged = merge_strokes(sparse, new)
+        added = int((merged > 0).sum() - (sparse > 0).sum())
+        out[name] = (added, score_sparse(features, merged, eval_features, eval_truth, seed=seed))
+    return out
