@@ -48,12 +48,14 @@ def next_strokes_choice(
     eval_truth: np.ndarray,
     *,
     n_strokes: int = 8,
+    n_estimators: int = 20,
 ) -> CheckResult:
     """Where should the next strokes go? One letter; then the three ways, measured.
 
     ``features`` and ``labels`` are those of the annotated training slices,
     ``strokes`` the first strokes on them, and ``eval_features`` /
-    ``eval_truth`` a few held-out slices that only score the forests.
+    ``eval_truth`` a few held-out slices that only score the forests; the forests
+    have ``n_estimators`` trees (seed 0), as the sheet's.
     """
     name = "where to add the next strokes"
     result = choice(
@@ -71,7 +73,13 @@ def next_strokes_choice(
     from emcourse.segment.strokes import next_strokes_trial
 
     trial = next_strokes_trial(
-        features, labels, strokes, eval_features, eval_truth, n_strokes=n_strokes
+        features,
+        labels,
+        strokes,
+        eval_features,
+        eval_truth,
+        n_strokes=n_strokes,
+        n_estimators=n_estimators,
     )
     (_, start), parts = trial.pop("start"), []
     for key, way in (("mistakes", "b"), ("boundaries", "a"), ("random", "c")):
