@@ -4,7 +4,8 @@ Sheet 20-01 ("Read a volume-EM dataset"): :func:`physical_volume`,
 :func:`percentile_normalise`, :func:`psnr`.
 Sheet 20-02 ("Segment mitochondria with classical image processing"):
 :func:`otsu_threshold`, :func:`remove_small_nm`, :func:`segmentation_quality`.
-Sheet 20-03 ("Train a pixel classifier"): :func:`feature_memory`, :func:`mask_quality`.
+Sheet 20-03 ("Train a pixel classifier"): :func:`feature_memory`, :func:`mask_quality`
+(its annotation question: :mod:`emcourse.checks.segmentation_strokes`).
 Sheets 20-04 and 20-05 (networks, evaluation): :mod:`emcourse.checks.segmentation_models`.
 
 Every check answers wrong shapes, dtypes, label images passed as masks (and
@@ -553,10 +554,11 @@ def mask_quality(
 
     name = "mask quality"
     hint = (
-        "the lesson's four steps: features of the training block, scribbles from its labels, "
+        "the lesson's steps: features of a few training slices, strokes from their labels, "
         "a forest trained on them, then a probability for every voxel of the test block.",
-        "`segment.feature_stack` -> `segment.scribbles` -> `segment.train_forest` -> "
-        "`segment.predict_volume`, and a threshold on the probability gives the mask.",
+        "`segment.feature_stack` -> `segment.draw_strokes` (and `segment.correction_strokes`) "
+        "-> `segment.train_forest` -> `segment.predict_volume`, and a threshold on the "
+        "probability gives the mask.",
     )
     truth = np.asarray(truth)
     if callable(mask):

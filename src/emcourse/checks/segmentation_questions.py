@@ -6,7 +6,8 @@ choice explains the right option and diagnoses each wrong one.
 
 Sheet 20-01: :func:`outside_range_prediction`, :func:`calibration_choice`.
 Sheet 20-02: :func:`one_voxel_dice_prediction`, :func:`merged_objects_choice`.
-Sheet 20-03: :func:`scribble_accuracy_prediction`, :func:`feature_memory_choice`.
+Sheet 20-03: :func:`scribble_accuracy_prediction`, :func:`feature_memory_choice` (and
+:func:`emcourse.checks.segmentation_strokes.next_strokes_choice`).
 Sheet 20-04: :func:`wider_unet_prediction`, :func:`stopping_block_choice`.
 Sheet 20-05: :func:`shifted_truth_prediction`, :func:`few_seeds_choice`.
 """

@@ -5,8 +5,10 @@ Modules: :mod:`~emcourse.segment.standin` (the HeLa FIB-SEM stand-in),
 :mod:`~emcourse.segment.preprocess` (reading volume EM, denoising),
 :mod:`~emcourse.segment.classical` (thresholds, morphology, watershed),
 :mod:`~emcourse.segment.features` (random-forest pixel classifier),
+:mod:`~emcourse.segment.strokes` (simulated brush strokes and the correction loop),
 :mod:`~emcourse.segment.metrics` (Dice, instance matching, VI, adapted Rand),
 :mod:`~emcourse.segment.morphometry` (volumes, areas, sphericity),
+:mod:`~emcourse.segment.splits` (training, validation and test blocks with gaps),
 :mod:`~emcourse.segment.unet` (the small U-Net, NumPy inference, shipped weights) and
 :mod:`~emcourse.segment.training` (training it with PyTorch; imported only by lesson 4).
 """
@@ -21,8 +23,12 @@ from emcourse.segment.morphometry import *  # noqa: F403
 from emcourse.segment.morphometry import __all__ as _morphometry_all
 from emcourse.segment.preprocess import *  # noqa: F403
 from emcourse.segment.preprocess import __all__ as _preprocess_all
+from emcourse.segment.splits import *  # noqa: F403
+from emcourse.segment.splits import __all__ as _splits_all
 from emcourse.segment.standin import *  # noqa: F403
 from emcourse.segment.standin import __all__ as _standin_all
+from emcourse.segment.strokes import *  # noqa: F403
+from emcourse.segment.strokes import __all__ as _strokes_all
 from emcourse.segment.types import VemVolume
 from emcourse.segment.unet import *  # noqa: F403
 from emcourse.segment.unet import __all__ as _unet_all
@@ -33,7 +39,9 @@ __all__ = [
     *_preprocess_all,
     *_classical_all,
     *_features_all,
+    *_strokes_all,
     *_metrics_all,
     *_morphometry_all,
+    *_splits_all,
     *_unet_all,
 ]

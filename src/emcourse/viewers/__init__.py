@@ -35,6 +35,7 @@ from emcourse.viewers.clem import (
     tre_map,
 )
 from emcourse.viewers.clem_localise import chromatic_figure, precision_figure, spots_figure
+from emcourse.viewers.segment_strokes import strokes_figure
 from emcourse.viewers.sta import series_viewer
 from emcourse.viewers.volumes import isosurface, orthoslices, projection, slice_viewer
 
@@ -55,4 +56,5 @@ __all__ = [
     "slice_viewer",
     "spots_figure",
     "static_mode",
+    "strokes_figure",
 ]
