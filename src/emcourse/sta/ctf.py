@@ -44,7 +44,9 @@ __all__ = [
     "ctf_2d",
     "ctf_zeros",
     "defocus_at_azimuth",
+    "phase_flip",
     "wavelength",
+    "wiener_filter",
 ]
 
 
@@ -130,8 +132,9 @@ def ctf_1d(
     freq : array_like
         Spatial frequencies in 1/angstrom (not cycles per pixel: divide those by
         the pixel size).
-    defocus : float
-        Defocus in angstrom, positive = underfocus (3.9 um is ``39000``).
+    defocus : float or array_like
+        Defocus in angstrom, positive = underfocus (3.9 um is ``39000``); an
+        array broadcast against ``freq`` gives each frequency its own defocus.
     voltage : float
         Accelerating voltage, kV.
     cs : float
@@ -159,7 +162,7 @@ def ctf_1d(
     out = -np.sin(
         _chi(
             k2,
-            float(defocus),
+            np.asarray(defocus, dtype=np.float64),
             voltage=voltage,
             cs=cs,
             amplitude_contrast=amplitude_contrast,
@@ -284,3 +287,61 @@ def ctf_zeros(
         disc = disc[disc >= 0]
         s = (b - np.sqrt(disc)) / (2.0 * a)
     return np.sqrt(s)
+
+
+def _apply(image, factor):
+    img = np.asarray(image, dtype=np.float64)
+    f = np.asarray(factor)
+    if img.ndim < 2 or f.shape != img.shape[-2:]:
+        raise ValueError(
+            f"the CTF {f.shape} must be on the full np.fft.fft2 grid of the image "
+            f"{img.shape[-2:]} (ctf_2d(image.shape, ...) with rfft=False)."
+        )
+    return np.fft.ifft2(np.fft.fft2(img) * f).real
+
+
+def phase_flip(image, ctf) -> np.ndarray:
+    """Multiply the image's Fourier transform by ``sign(CTF)``.
+
+    Undoes the CTF's sign reversals (the phase of every Fourier component
+    becomes right again) but not its amplitude: components near the zeros stay
+    weak. Applying it twice gives back the image: ``sign(CTF)**2 = 1``.
+
+    Parameters
+    ----------
+    image : ndarray (..., ny, nx)
+        One image or a stack.
+    ctf : ndarray (ny, nx)
+        The CTF on the unshifted full grid (:func:`ctf_2d`).
+
+    Returns
+    -------
+    ndarray, float64, the image's shape.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> img = rng.normal(size=(32, 32))
+    >>> c = ctf_2d((32, 32), 3.0, defocus_u=2e4, defocus_v=2e4, astig_angle=0)
+    >>> bool(np.allclose(phase_flip(phase_flip(img, c), c), img))
+    True
+    """
+    return _apply(image, np.where(np.asarray(ctf) < 0, -1.0, 1.0))
+
+
+def wiener_filter(image, ctf, *, snr: float) -> np.ndarray:
+    """Wiener-like correction ``CTF / (CTF**2 + 1/snr)`` of one image (or a stack).
+
+    Restores amplitude as well as sign where the signal-to-noise ratio allows,
+    and does not divide by the zeros. For an average of images with different
+    CTFs, sum ``CTF_i * F_i`` and divide by ``sum CTF_i**2 + 1/snr`` instead
+    (:func:`emcourse.sta.ctf_sim.average_corrected`).
+
+    Examples
+    --------
+    >>> c = np.full((8, 8), -0.5)
+    >>> round(float(wiener_filter(np.ones((8, 8)), c, snr=1e6)[0, 0]), 4)  # divides by -0.5
+    -2.0
+    """
+    c = np.asarray(ctf, dtype=np.float64)
+    return _apply(image, c / (c * c + 1.0 / float(snr)))
