@@ -38,6 +38,10 @@ GALA = (
     "https://raw.githubusercontent.com/janelia-flyem/gala/"
     "db73a1c84d8a99975a2a8fb68660a83d8889ab1e/tests/example-data"
 )
+MICCLEANER = (
+    "https://raw.githubusercontent.com/rsanchezgarc/micrograph_cleaner_em/"
+    "10906a8d169634066ad2ceda9bd6d2a0bc9ae2e9"
+)
 NEUBIAS = (
     "https://raw.githubusercontent.com/NEUBIAS/training-resources/"
     "8bbaa51d4df0edb61b36bf6a437c695bae1fe3ef/image_data"
@@ -75,6 +79,10 @@ REAL_FILES: dict[str, str] = {
     ),
     f"{DEEPCLEM}/data/EM_raw/s6_ds.png": "clem-deepclem/registered_pairs/EM/s6_ds.png",
     f"{DEEPCLEM}/data/FM_raw/s6_ds.png": "clem-deepclem/registered_pairs/FM/s6_ds.png",
+    # STA track (issue 17, CTF lesson): a real micrograph's Thon rings
+    f"{MICCLEANER}/micrograph_cleaner_em/tests/data/mics/Ucsf_stack_1142_DW.mrc": (
+        "cryoem-micrograph/Ucsf_stack_1142_DW.mrc"
+    ),
 }
 
 # What data.load prints when it falls back (tests/test_real_pass.py checks this

@@ -22,12 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
+from scipy import ndimage, optimize, signal
 
 from emcourse.sta.ctf import ctf_1d, ctf_2d, wavelength
 
 __all__ = [
     "CTFFit",
+    "DefocusGradient",
+    "clean_tile_centres",
+    "defocus_gradient",
+    "nearest_minimum",
+    "thon_minima",
     "fit_ctf",
     "power_spectrum",
     "radial_profile",
@@ -399,3 +404,72 @@ def defocus_gradient(
     dof = max(len(dz) - 2, 1)
     se = float(np.sqrt(cov[0, 0] * (resid @ resid) / dof))
     return DefocusGradient(dist, dz, np.array(cnt), float(slope), float(intercept), se)
+
+
+def clean_tile_centres(image, tile: int, *, step: int | None = None, k: float = 4.0):
+    """Centres of the tiles free of dark contamination (ice blobs, carbon edges).
+
+    A tile is dropped when more than 1 % of its pixels lie ``k`` robust standard
+    deviations (1.4826 x the median absolute deviation) below the image's median:
+    such patches add their own strong, ring-free spectrum.
+
+    Examples
+    --------
+    >>> img = np.random.default_rng(0).normal(size=(256, 256))
+    >>> img[:64, :64] -= 20  # a dark blob in one corner
+    >>> len(tile_centres(img.shape, 64)), len(clean_tile_centres(img, 64))
+    (49, 45)
+    """
+    img = np.asarray(image, dtype=np.float64)
+    centres = tile_centres(img.shape, tile, step=step)
+    med = np.median(img)
+    dark = img < med - k * 1.4826 * np.median(np.abs(img - med))
+    h = int(tile) // 2
+    frac = np.array([dark[y - h : y - h + tile, x - h : x - h + tile].mean() for y, x in centres])
+    return centres[frac <= 0.01]
+
+
+def thon_minima(
+    ps, pixel_size: float, *, band, degree: int = 4, smooth: float = 1.0, prominence=0.25
+):
+    """Frequencies (1/A, or cycles per pixel at ``pixel_size=1``) of the observed Thon minima.
+
+    The background-subtracted amplitude spectrum (:func:`subtract_background`)
+    is averaged in 1-pixel rings over the band, smoothed by a Gaussian of
+    ``smooth`` rings, and its local minima deeper than ``prominence`` times the
+    profile's range (:func:`scipy.signal.find_peaks` on the negated profile) are
+    returned. Found from the data alone: no CTF model is used.
+
+    Examples
+    --------
+    >>> from emcourse.sta.ctf_sim import simulate_micrograph
+    >>> img = simulate_micrograph((512, 512), 1.35, defocus_u=4e4, defocus_v=4e4,
+    ...                           astig_angle=0, seed=0)
+    >>> m = thon_minima(power_spectrum(img, tile=256), 1.35, band=(1 / 40, 1 / 12))
+    >>> bool(abs(m[0] - 1 / 28.16) <= 1 / (256 * 1.35))  # the first zero, within a sample
+    True
+    """
+    resid, mask = subtract_background(ps, pixel_size=pixel_size, band=band, degree=degree)
+    f, num = radial_profile(np.where(mask, resid, 0.0), pixel_size=pixel_size)
+    _, cnt = radial_profile(mask.astype(float), pixel_size=pixel_size)
+    inside = (cnt > 0) & (f >= band[0]) & (f <= band[1])
+    prof = np.where(inside, num / np.where(cnt > 0, cnt, 1.0), 0.0)
+    idx = np.nonzero(inside)[0]
+    sm = ndimage.gaussian_filter1d(prof[idx], smooth) if smooth else prof[idx]
+    peaks, _ = signal.find_peaks(-sm, prominence=prominence * float(np.ptp(sm)))
+    return f[idx[peaks]]
+
+
+def nearest_minimum(zeros, minima) -> np.ndarray:
+    """For each predicted zero, the distance to the nearest observed minimum (same units).
+
+    Examples
+    --------
+    >>> nearest_minimum([0.32, 0.46], [0.20, 0.324, 0.457]).round(3).tolist()
+    [0.004, 0.003]
+    """
+    z = np.asarray(zeros, dtype=np.float64)[:, None]
+    m = np.asarray(minima, dtype=np.float64)[None, :]
+    if m.size == 0:
+        return np.full(z.shape[0], np.inf)
+    return np.abs(z - m).min(axis=1)

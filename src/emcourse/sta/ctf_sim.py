@@ -21,6 +21,7 @@ __all__ = [
     "particle_image",
     "simulate_micrograph",
     "simulate_particles",
+    "standin_micrograph",
 ]
 
 
@@ -255,3 +256,42 @@ def average_corrected(images, ctfs, *, method: str = "flip", snr: float = 1.0) -
         den = (ctfs * ctfs).sum(axis=0) + 1.0 / float(snr)
         return np.fft.ifft2(num / den).real
     raise ValueError(f"unknown method {method!r}; use 'raw', 'flip', 'flip-twice' or 'wiener'.")
+
+
+def standin_micrograph(
+    shape, *, pixel_size: float = 4.0, defocus=(7800.0, 7400.0, 40.0), mean=0.0, std=1.0, seed=0
+) -> np.ndarray:
+    """The stand-in for a real micrograph: Thon rings and a dark contamination patch.
+
+    A :func:`simulate_micrograph` at ``pixel_size`` with ``defocus = (U, V,
+    angle)``, 20 e/A^2 and a phase contrast of 0.1 rad, with a soft dark disc
+    near the top right (as on the real micrograph the course uses), rescaled to
+    ``mean`` and ``std``.
+
+    Returns
+    -------
+    ndarray ``shape`` float32
+
+    Examples
+    --------
+    >>> m = standin_micrograph((96, 128), mean=6800.0, std=9.0)
+    >>> m.shape, m.dtype, round(float(m.mean())), round(float(m.std()))
+    ((96, 128), dtype('float32'), 6800, 9)
+    """
+    du, dv, ang = (float(v) for v in defocus)
+    img = simulate_micrograph(
+        shape,
+        pixel_size,
+        defocus_u=du,
+        defocus_v=dv,
+        astig_angle=ang,
+        dose=20.0,
+        contrast=0.1,
+        seed=seed,
+    ).astype(np.float64)
+    ny, nx = shape
+    y, x = np.mgrid[0:ny, 0:nx]
+    r = np.hypot(y - 0.18 * ny, x - 0.78 * nx) / (0.14 * min(ny, nx))
+    img *= 1.0 - 0.5 / (1.0 + np.exp((r - 1.0) * 12.0))
+    img = (img - img.mean()) / img.std()
+    return (img * std + mean).astype(np.float32)
