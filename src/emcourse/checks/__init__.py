@@ -22,6 +22,8 @@ from emcourse.checks.clem_overlay import *  # noqa: F403
 from emcourse.checks.clem_overlay import __all__ as _clem_overlay_all
 from emcourse.checks.clem_questions import *  # noqa: F403
 from emcourse.checks.clem_questions import __all__ as _clem_questions_all
+from emcourse.checks.ctf import *  # noqa: F403
+from emcourse.checks.ctf import __all__ as _ctf_all
 from emcourse.checks.resolution import *  # noqa: F403
 from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.segmentation import *  # noqa: F403
@@ -41,6 +43,7 @@ TASKS = [
     *_averaging_all,
     *_resolution_all,
     *_sta_questions_all,
+    *_ctf_all,
     *_segmentation_all,
     *_segmentation_models_all,
     *_segmentation_questions_all,
