@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from emcourse.data.kinds_relion5 import RELION5_KINDS
 from emcourse.data.messages import short, unavailable
 from emcourse.data.partial import (
     fetch_zarr_level,
@@ -551,6 +552,7 @@ KINDS: dict[str, Kind] = {
             standin=_standin_image_pair,
             validate=_validate_png,
         ),
+        *(Kind(*args) for args in RELION5_KINDS),  # data/kinds_relion5.py
     )
 }
 
