@@ -46,6 +46,10 @@ def test_real_tilt_table_holds_ts01s_metadata():
     assert 85.0 < t["z_rot"].min() < t["z_rot"].max() < 85.6  # refined axis
     assert t["pre_exposure"].min() == 0.0 and t["pre_exposure"].max() == 120.0
     assert np.all((t["defocus_u"] > 37000) & (t["defocus_u"] < 41000))  # about 3.9 um, in A
+    zero = int(np.argmin(np.abs(t["tilt"])))  # the lesson: 105 A of astigmatism at 0 deg
+    assert t["defocus_u"][zero] - t["defocus_v"][zero] == pytest.approx(105.0, abs=0.01)
+    jumps = sta.axial_difference(t["defocus_angle"][1:], t["defocus_angle"][:-1])
+    assert 20 < np.median(jumps) < 35  # the measured angle wanders (table sorted by tilt)
     doses = sta.dose_per_tilt(t["pre_exposure"])
     assert np.median(doses) == 3.0
     # one step of two doses: the image after it in the scheme (-60 deg) is missing

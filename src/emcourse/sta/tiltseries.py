@@ -157,7 +157,8 @@ def standin_tilt_table(*, name: str = "TS_01", seed: int = 0) -> dict:
         "pre_exposure": pre_all[keep][order],
         "defocus_u": mean_defocus + astig / 2,
         "defocus_v": mean_defocus - astig / 2,
-        "defocus_angle": rng.uniform(-90.0, 90.0, n),
+        # an axis near 40 deg, measured poorly: neighbours differ by tens of degrees
+        "defocus_angle": np.mod(40.0 + rng.normal(0.0, 35.0, n) + 90.0, 180.0) - 90.0,
         "x_shift": -0.25 * tilt * np.abs(np.sin(np.deg2rad(tilt))) * 2 + rng.normal(0, 6, n),
         "y_shift": -2.6 * tilt + rng.normal(0.0, 12.0, n),
         "z_rot": 85.26 + 0.3 * (tilt / 60.0) ** 2 * np.sign(tilt + 60) + 0.0003 * tilt,
