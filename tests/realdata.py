@@ -42,6 +42,10 @@ MICCLEANER = (
     "https://raw.githubusercontent.com/rsanchezgarc/micrograph_cleaner_em/"
     "10906a8d169634066ad2ceda9bd6d2a0bc9ae2e9"
 )
+RELION5 = (
+    "https://raw.githubusercontent.com/turonova/cryoCAT/"
+    "665b581486e06ec5e089be7798b2d39a7512e2a7/tests/test_data/motl_data/relion5/clean"
+)
 NEUBIAS = (
     "https://raw.githubusercontent.com/NEUBIAS/training-resources/"
     "8bbaa51d4df0edb61b36bf6a437c695bae1fe3ef/image_data"
@@ -57,6 +61,9 @@ REAL_FILES: dict[str, str] = {
     "https://ftp.ebi.ac.uk/empiar/world_availability/10164/data/mdoc-files/TS_01.mrc.mdoc": (
         "tilt-metadata/TS_01.mrc.mdoc"
     ),
+    f"{RELION5}/relion5_TS_01_tilt.star": "sta-relion5-hiv/relion5_TS_01_tilt.star",
+    f"{RELION5}/R5_tutorial_run_tomograms.star": "sta-relion5-hiv/R5_tutorial_run_tomograms.star",
+    f"{RELION5}/R5_tutorial_run_data.star": "sta-relion5-hiv/R5_tutorial_run_data.star",
     f"{CHLAMY}/densities/atpase.mrc": "sta-chlamy-in-situ/atpase.mrc",
     f"{CHLAMY}/densities/hsp60.mrc": "sta-chlamy-in-situ/hsp60.mrc",
     # segmentation track (issue 8): the GALA neuropil blocks and the c_elegans crop

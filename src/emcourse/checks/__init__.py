@@ -34,11 +34,14 @@ from emcourse.checks.segmentation_questions import *  # noqa: F403
 from emcourse.checks.segmentation_questions import __all__ as _segmentation_questions_all
 from emcourse.checks.sta_questions import *  # noqa: F403
 from emcourse.checks.sta_questions import __all__ as _sta_questions_all
+from emcourse.checks.tiltseries import *  # noqa: F403
+from emcourse.checks.tiltseries import __all__ as _tiltseries_all
 from emcourse.checks.tomograms import *  # noqa: F403
 from emcourse.checks.tomograms import __all__ as _tomograms_all
 
 TASKS = [
     *_archives_all,
+    *_tiltseries_all,
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from emcourse.data import kinds_micrograph as _micrograph
+from emcourse.data.kinds_relion5 import RELION5_KINDS
 from emcourse.data.messages import short, unavailable
 from emcourse.data.partial import (
     fetch_zarr_level,
@@ -553,6 +554,7 @@ KINDS: dict[str, Kind] = {
             validate=_validate_png,
         ),
         Kind("micrograph", **_micrograph.KIND),
+        *(Kind(*args) for args in RELION5_KINDS),  # data/kinds_relion5.py
     )
 }
 
