@@ -38,6 +38,14 @@ GALA = (
     "https://raw.githubusercontent.com/janelia-flyem/gala/"
     "db73a1c84d8a99975a2a8fb68660a83d8889ab1e/tests/example-data"
 )
+MICCLEANER = (
+    "https://raw.githubusercontent.com/rsanchezgarc/micrograph_cleaner_em/"
+    "10906a8d169634066ad2ceda9bd6d2a0bc9ae2e9"
+)
+RELION5 = (
+    "https://raw.githubusercontent.com/turonova/cryoCAT/"
+    "665b581486e06ec5e089be7798b2d39a7512e2a7/tests/test_data/motl_data/relion5/clean"
+)
 NEUBIAS = (
     "https://raw.githubusercontent.com/NEUBIAS/training-resources/"
     "8bbaa51d4df0edb61b36bf6a437c695bae1fe3ef/image_data"
@@ -53,6 +61,9 @@ REAL_FILES: dict[str, str] = {
     "https://ftp.ebi.ac.uk/empiar/world_availability/10164/data/mdoc-files/TS_01.mrc.mdoc": (
         "tilt-metadata/TS_01.mrc.mdoc"
     ),
+    f"{RELION5}/relion5_TS_01_tilt.star": "sta-relion5-hiv/relion5_TS_01_tilt.star",
+    f"{RELION5}/R5_tutorial_run_tomograms.star": "sta-relion5-hiv/R5_tutorial_run_tomograms.star",
+    f"{RELION5}/R5_tutorial_run_data.star": "sta-relion5-hiv/R5_tutorial_run_data.star",
     f"{CHLAMY}/densities/atpase.mrc": "sta-chlamy-in-situ/atpase.mrc",
     f"{CHLAMY}/densities/hsp60.mrc": "sta-chlamy-in-situ/hsp60.mrc",
     # segmentation track (issue 8): the GALA neuropil blocks and the c_elegans crop
@@ -75,6 +86,10 @@ REAL_FILES: dict[str, str] = {
     ),
     f"{DEEPCLEM}/data/EM_raw/s6_ds.png": "clem-deepclem/registered_pairs/EM/s6_ds.png",
     f"{DEEPCLEM}/data/FM_raw/s6_ds.png": "clem-deepclem/registered_pairs/FM/s6_ds.png",
+    # STA track (issue 17, CTF lesson): a real micrograph's Thon rings
+    f"{MICCLEANER}/micrograph_cleaner_em/tests/data/mics/Ucsf_stack_1142_DW.mrc": (
+        "cryoem-micrograph/Ucsf_stack_1142_DW.mrc"
+    ),
 }
 
 # What data.load prints when it falls back (tests/test_real_pass.py checks this

@@ -69,10 +69,11 @@ def test_half_map_prediction():
 
 
 CHOICES = {
-    "01-tomograms-and-the-missing-wedge": (checks.missing_wedge_choice, "a"),
-    "02-finding-particles": (checks.recall_choice, "a"),
-    "03-aligning-and-averaging": (checks.einstein_choice, "b"),
-    "04-resolution-and-comparison": (checks.gold_standard_choice, "a"),
+    "01-the-tilt-series-and-its-metadata": (checks.exposure_dose_choice, "a"),
+    "03-tomograms-and-the-missing-wedge": (checks.missing_wedge_choice, "a"),
+    "04-finding-particles": (checks.recall_choice, "a"),
+    "05-aligning-and-averaging": (checks.einstein_choice, "b"),
+    "06-resolution-and-comparison": (checks.gold_standard_choice, "a"),
 }
 
 

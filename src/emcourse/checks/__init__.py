@@ -24,6 +24,8 @@ from emcourse.checks.clem_overlay import *  # noqa: F403
 from emcourse.checks.clem_overlay import __all__ as _clem_overlay_all
 from emcourse.checks.clem_questions import *  # noqa: F403
 from emcourse.checks.clem_questions import __all__ as _clem_questions_all
+from emcourse.checks.ctf import *  # noqa: F403
+from emcourse.checks.ctf import __all__ as _ctf_all
 from emcourse.checks.resolution import *  # noqa: F403
 from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.segmentation import *  # noqa: F403
@@ -36,15 +38,19 @@ from emcourse.checks.segmentation_strokes import *  # noqa: F403
 from emcourse.checks.segmentation_strokes import __all__ as _segmentation_strokes_all
 from emcourse.checks.sta_questions import *  # noqa: F403
 from emcourse.checks.sta_questions import __all__ as _sta_questions_all
+from emcourse.checks.tiltseries import *  # noqa: F403
+from emcourse.checks.tiltseries import __all__ as _tiltseries_all
 from emcourse.checks.tomograms import *  # noqa: F403
 from emcourse.checks.tomograms import __all__ as _tomograms_all
 
 TASKS = [
     *_archives_all,
+    *_tiltseries_all,
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,
     *_sta_questions_all,
+    *_ctf_all,
     *_segmentation_all,
     *_segmentation_models_all,
     *_segmentation_questions_all,

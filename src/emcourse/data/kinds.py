@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from emcourse.data import kinds_micrograph as _micrograph
+from emcourse.data.kinds_relion5 import RELION5_KINDS
 from emcourse.data.messages import short, unavailable
 from emcourse.data.partial import (
     fetch_zarr_level,
@@ -551,6 +553,8 @@ KINDS: dict[str, Kind] = {
             standin=_standin_image_pair,
             validate=_validate_png,
         ),
+        Kind("micrograph", **_micrograph.KIND),
+        *(Kind(*args) for args in RELION5_KINDS),  # data/kinds_relion5.py
     )
 }
 

@@ -2,7 +2,8 @@
 
 MRC/CCP4 maps (as EMDB and EMPIAR ship them: :mod:`~emcourse.io.mrc`),
 SerialEM ``.mdoc`` tilt-series metadata (:mod:`~emcourse.io.mdoc`), RELION
-STAR particle files (:mod:`~emcourse.io.star`) and cryoET Data Portal point
+STAR particle files (:mod:`~emcourse.io.star`) and RELION 5 tilt-series tables
+(:mod:`~emcourse.io.relion5`) and cryoET Data Portal point
 annotations (:mod:`~emcourse.io.ndjson`), CLEM landmark tables (BigWarp, COSEM:
 :mod:`~emcourse.io.landmarks`), transform files (ec-CLEM, elastix, JSON:
 :mod:`~emcourse.io.transforms`), volume-EM TIFF, HDF5 and PNG stacks and the
@@ -21,6 +22,7 @@ from emcourse.io.landmarks import read_bigwarp_csv, read_cosem_landmarks, write_
 from emcourse.io.mdoc import read_mdoc
 from emcourse.io.mrc import HEADER_BYTES, parse_mrc_header, read_mrc, read_mrc_header, write_mrc
 from emcourse.io.ndjson import read_ndjson_points
+from emcourse.io.relion5 import check_star_rows, read_tilt_series_star
 from emcourse.io.star import read_particles_star, read_star, write_particles_star
 from emcourse.io.transforms import (
     elastix_affine_matrix,
@@ -62,6 +64,8 @@ __all__ = [
     "read_ndjson_points",
     "read_particles_star",
     "read_star",
+    "read_tilt_series_star",
+    "check_star_rows",
     "write_mrc",
     "write_particles_star",
 ]

@@ -8,6 +8,8 @@ the lessons:
 ``sampling``       rotate, shift, bin, resample and low-pass volumes; masks; the
                    missing wedge
 ``tomography``     tilt schemes, the CTF, projection, weighted back-projection
+``tiltseries``     a tilt series' metadata (order, dose, axis, defocus); a simulated
+                   cryo tilt series with its truth
 ``simulate``       the phantom molecule and simulated tomograms with ground truth
 ``matching``       template matching, peak picking, precision and recall, extraction
 ``alignment``      poses, alignment, averaging, gold-standard refinement, reference bias
@@ -82,6 +84,17 @@ from emcourse.sta.sampling import (
 )
 from emcourse.sta.simulate import SimulatedTomogram, phantom_map, simulate_tomogram, standin_map
 from emcourse.sta.symmetry import subtract_cylindrical_average, symmetrize, symmetry_scores
+from emcourse.sta.tiltseries import (
+    SimulatedTiltSeries,
+    acquisition_order,
+    axial_difference,
+    dose_per_tilt,
+    missing_tilts,
+    project_about_axis,
+    rotate_plane,
+    simulate_tilt_series,
+    standin_tilt_table,
+)
 from emcourse.sta.tomography import (
     ctf_1d,
     ctf_2d,
@@ -93,6 +106,15 @@ from emcourse.sta.tomography import (
 )
 
 __all__ = [
+    "SimulatedTiltSeries",
+    "acquisition_order",
+    "axial_difference",
+    "dose_per_tilt",
+    "missing_tilts",
+    "project_about_axis",
+    "rotate_plane",
+    "simulate_tilt_series",
+    "standin_tilt_table",
     "WORKERS",
     "Poses",
     "RefineResult",

@@ -9,11 +9,12 @@ from emcourse.sta.sampling import WORKERS, _hermitian_weights, _radial_frequency
 
 
 def fsc(a, b, *, voxel_size: float, mask=None):
-    """Fourier shell correlation between two volumes.
+    """Fourier shell correlation between two volumes (ring correlation between two images).
 
     Parameters
     ----------
-    a, b : ndarray (b, b, b)
+    a, b : ndarray (b, b, b) or (b, b)
+        Two volumes, or two 2D images (then the Fourier *ring* correlation).
     voxel_size : float
         Angstrom per voxel.
     mask : ndarray, optional
@@ -36,18 +37,23 @@ def fsc(a, b, *, voxel_size: float, mask=None):
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape or a.ndim != 3:
+    if a.shape != b.shape or a.ndim not in (2, 3):
         raise ValueError(
-            f"fsc needs two 3D volumes of the same shape; got {a.shape} and {b.shape}."
+            "fsc needs two 3D volumes (or two 2D images) of the same shape; "
+            f"got {a.shape} and {b.shape}."
         )
     if mask is not None:
         a, b = a * mask, b * mask
     shape = a.shape
     Fa = sfft.rfftn(a, workers=WORKERS)
     Fb = sfft.rfftn(b, workers=WORKERS)
-    herm = _hermitian_weights(shape)
+    herm = _hermitian_weights((1,) * (3 - a.ndim) + shape)
     n = min(shape)
-    shell = np.rint(_radial_frequency(shape, rfft=True) * n).astype(int)
+    if a.ndim == 3:
+        k = _radial_frequency(shape, rfft=True)
+    else:
+        k = np.hypot(sfft.fftfreq(shape[0])[:, None], sfft.rfftfreq(shape[1])[None, :])
+    shell = np.rint(k * n).astype(int)
     n_shells = n // 2 + 1
     valid = shell < n_shells
     sh = shell[valid]
