@@ -30,6 +30,8 @@ from emcourse.checks.segmentation_models import *  # noqa: F403
 from emcourse.checks.segmentation_models import __all__ as _segmentation_models_all
 from emcourse.checks.segmentation_questions import *  # noqa: F403
 from emcourse.checks.segmentation_questions import __all__ as _segmentation_questions_all
+from emcourse.checks.segmentation_splits import *  # noqa: F403
+from emcourse.checks.segmentation_splits import __all__ as _segmentation_splits_all
 from emcourse.checks.sta_questions import *  # noqa: F403
 from emcourse.checks.sta_questions import __all__ as _sta_questions_all
 from emcourse.checks.tomograms import *  # noqa: F403
@@ -44,6 +46,7 @@ TASKS = [
     *_segmentation_all,
     *_segmentation_models_all,
     *_segmentation_questions_all,
+    *_segmentation_splits_all,
     *_clem_all,
     *_clem_overlay_all,
     *_clem_questions_all,
