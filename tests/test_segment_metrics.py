@@ -97,3 +97,27 @@ def test_shape_mismatch_is_named():
         m.dice(np.zeros((3, 3)), np.zeros((3, 4)))
     with pytest.raises(ValueError, match="non-negative"):
         m.match_instances(np.array([-1, 0]), np.array([0, 0]))
+
+
+def test_agrees_with_stardist_and_scikit_learn():
+    """The library calls lesson 20-06 and its sheet show beside the course's own metrics."""
+    from sklearn import metrics as skl
+    from stardist.matching import matching
+
+    rng = np.random.default_rng(4)
+    truth = np.zeros((12, 40, 40), np.int32)
+    for i in range(1, 9):  # boxes of random sizes, later ones may cover earlier ones
+        z, y, x = rng.integers(0, [8, 30, 30])
+        truth[z : z + 4, y : y + int(rng.integers(4, 10)), x : x + int(rng.integers(4, 10))] = i
+    pred = np.roll(truth, 2, axis=2)  # moved: some objects keep IoU >= 0.5, thin ones lose it
+    pred[pred == 3] = 0  # one missed
+    pred[:2, :5, :5] = 50  # one false positive
+    for thresh in (0.3, 0.5, 0.7):
+        ours = m.match_instances(truth, pred, threshold=thresh)
+        theirs = matching(truth, pred, thresh=thresh)
+        assert (ours.tp, ours.fp, ours.fn) == (theirs.tp, theirs.fp, theirs.fn), thresh
+        assert np.isclose(ours.f1, theirs.f1)
+    assert 0 < m.match_instances(truth, pred).tp < 8  # the case tests both outcomes
+    t, p = truth.ravel() > 0, pred.ravel() > 0
+    assert np.isclose(m.dice(truth, pred), skl.f1_score(t, p))
+    assert np.isclose(m.iou(truth, pred), skl.jaccard_score(t, p))

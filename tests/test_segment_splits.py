@@ -73,3 +73,88 @@ def test_gap_of_longest_extent_leaves_no_shared_object():
     lab2[5:15, 0, 0] = 1
     assert splits.objects_shared(lab2, splits.block_split(30, sizes=[6, 5], gap=8)) == 1
     assert splits.objects_shared(lab2, splits.block_split(30, sizes=[6, 5], gap=9)) == 0
+
+
+# ------------------------------------------------------------------ the sheet's checks
+
+
+@pytest.fixture
+def lenient(monkeypatch):
+    monkeypatch.delenv("EMCOURSE_CHECKS_STRICT", raising=False)
+
+
+def _extent_off_by_one(labels):
+    from scipy import ndimage as ndi
+
+    return max(b[0].stop - b[0].start - 1 for b in ndi.find_objects(labels) if b is not None)
+
+
+def _extent_of_foreground(labels):
+    z = np.flatnonzero((labels > 0).any(axis=(1, 2)))
+    return int(z[-1] - z[0] + 1)
+
+
+@pytest.mark.usefixtures("lenient")
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (_extent_off_by_one, "one slice short"),
+        (_extent_of_foreground, "all objects together"),
+        (lambda lab: splits.longest_extent(lab, axis=1), "along y"),
+        (lambda lab: splits.longest_extent(lab, axis=2), "along x"),
+    ],
+)
+def test_extent_check_diagnoses_each_planted_mistake(wrong, words):
+    from emcourse import checks
+
+    assert checks.object_extent(splits.longest_extent)
+    r = checks.object_extent(wrong)
+    assert not r and words in r.diagnosis
+
+
+@pytest.mark.usefixtures("lenient")
+@pytest.mark.parametrize(
+    ("wrong", "words"),
+    [
+        (lambda v, a: (6 * v) ** (2 / 3) / a, "pi**(1/3) is missing"),
+        (lambda v, a: np.pi ** (1 / 3) * (6 * v) ** (1 / 3) / a, "power is 2/3"),
+        (lambda v, a: a / (np.pi ** (1 / 3) * (6 * v) ** (2 / 3)), "upside down"),
+    ],
+)
+def test_sphericity_check_diagnoses_each_planted_mistake(wrong, words):
+    from emcourse import checks, segment
+
+    def right(v, a):
+        return np.pi ** (1 / 3) * (6 * v) ** (2 / 3) / a
+
+    assert checks.sphericity(right)
+    r = checks.sphericity(wrong)
+    assert not r and words in r.diagnosis
+    # the course's measure_objects uses the same formula: a ball of radius 10 voxels
+    zz, yy, xx = np.indices((25, 25, 25))
+    ball = ((zz - 12) ** 2 + (yy - 12) ** 2 + (xx - 12) ** 2 <= 100).astype(np.int32)
+    m = segment.measure_objects(ball, voxel_size=10.0)
+    assert np.isclose(right(m["volume_um3"][0], m["area_um2"][0]), m["sphericity"][0])
+
+
+@pytest.mark.usefixtures("lenient")
+def test_split_questions_compute_and_explain():
+    from emcourse import checks, segment
+
+    labels = segment.hela_standin((48, 64, 64), seed=2).labels
+    r = checks.nearest_copy_prediction(..., labels)
+    assert not r and r.status == "not done"
+    n = labels.shape[0]
+    train = np.sort(np.random.default_rng(1).permutation(n)[: n // 2])
+    val = np.setdiff1d(np.arange(n), train)
+    nearest = train[np.abs(val[:, None] - train[None]).argmin(axis=1)]
+    actual = segment.dice(labels[val] > 0, labels[nearest] > 0)
+    assert actual > 0.8  # the leak: copying a neighbour scores nearly as well as the truth
+    assert checks.nearest_copy_prediction(actual, labels)
+    r = checks.nearest_copy_prediction(0.5, labels)
+    assert not r and "not half right" in r.diagnosis
+    assert "Choose an option first" in checks.gap_choice(...).message
+    assert checks.gap_choice("b")
+    for wrong in "acd":
+        r = checks.gap_choice(wrong)
+        assert not r and r.diagnosis

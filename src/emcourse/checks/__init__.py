@@ -34,6 +34,8 @@ from emcourse.checks.segmentation_models import *  # noqa: F403
 from emcourse.checks.segmentation_models import __all__ as _segmentation_models_all
 from emcourse.checks.segmentation_questions import *  # noqa: F403
 from emcourse.checks.segmentation_questions import __all__ as _segmentation_questions_all
+from emcourse.checks.segmentation_splits import *  # noqa: F403
+from emcourse.checks.segmentation_splits import __all__ as _segmentation_splits_all
 from emcourse.checks.segmentation_strokes import *  # noqa: F403
 from emcourse.checks.segmentation_strokes import __all__ as _segmentation_strokes_all
 from emcourse.checks.sta_questions import *  # noqa: F403
@@ -54,6 +56,7 @@ TASKS = [
     *_segmentation_all,
     *_segmentation_models_all,
     *_segmentation_questions_all,
+    *_segmentation_splits_all,
     *_segmentation_strokes_all,
     *_clem_all,
     *_clem_overlay_all,

@@ -6,7 +6,8 @@ Sheet 20-02 ("Segment mitochondria with classical image processing"):
 :func:`otsu_threshold`, :func:`remove_small_nm`, :func:`segmentation_quality`.
 Sheet 20-03 ("Train a pixel classifier"): :func:`feature_memory`, :func:`mask_quality`
 (its annotation question: :mod:`emcourse.checks.segmentation_strokes`).
-Sheets 20-04 and 20-05 (networks, evaluation): :mod:`emcourse.checks.segmentation_models`.
+Sheets 20-04 and 20-06 (networks, evaluation): :mod:`emcourse.checks.segmentation_models`;
+sheet 20-07 (splits and measurement): :mod:`emcourse.checks.segmentation_splits`.
 
 Every check answers wrong shapes, dtypes, label images passed as masks (and
 the reverse) with a message in plain words, and never shows the expected value.

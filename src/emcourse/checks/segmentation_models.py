@@ -2,7 +2,7 @@
 
 Sheet 20-04 ("Train a small neural network"): :func:`unet_parameters`, :func:`conv3x3`,
 :func:`early_stopping`.
-Sheet 20-05 ("Evaluate and measure a segmentation"): :func:`dice_score`,
+Sheet 20-06 ("Evaluate a segmentation"): :func:`dice_score`,
 :func:`instance_scores`, :func:`vi_split_merge`.
 """
 
@@ -156,7 +156,7 @@ def early_stopping(fn: Callable) -> CheckResult:
     )
 
 
-# ------------------------------------------------------------------ sheet 20-05
+# ------------------------------------------------------------------ sheet 20-06
 
 
 def _cases():

@@ -9,7 +9,7 @@ Sheet 20-02: :func:`one_voxel_dice_prediction`, :func:`merged_objects_choice`.
 Sheet 20-03: :func:`scribble_accuracy_prediction`, :func:`feature_memory_choice` (and
 :func:`emcourse.checks.segmentation_strokes.next_strokes_choice`).
 Sheet 20-04: :func:`wider_unet_prediction`, :func:`stopping_block_choice`.
-Sheet 20-05: :func:`shifted_truth_prediction`, :func:`few_seeds_choice`.
+Sheet 20-06: :func:`shifted_truth_prediction`, :func:`few_seeds_choice`.
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ def stopping_block_choice(answer: Any) -> CheckResult:
     )
 
 
-# ------------------------------------------------------------------ sheet 20-05
+# ------------------------------------------------------------------ sheet 20-06
 
 
 def shifted_truth_prediction(guess: Any, labels: np.ndarray) -> CheckResult:

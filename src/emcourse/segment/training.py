@@ -115,13 +115,14 @@ def train_unet(
     eval_every=20,
     model=None,
     augment=True,
+    n_val=32,
 ):
     """Train (or continue training) the U-Net with Adam on BCE + Dice; record the curves.
 
     Returns ``(model, history)`` with ``history`` a dict of lists: ``step``,
     ``train_loss`` (mean over the last ``eval_every`` steps) and ``val_loss``
     (on fixed validation patches, without augmentation). ``augment`` flips and
-    rotates the training patches.
+    rotates the training patches; ``n_val`` validation patches are drawn once.
     """
     import torch
 
@@ -132,7 +133,7 @@ def train_unet(
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     bce = torch.nn.BCEWithLogitsLoss()
     vx, vy = sample_patches(
-        val_norm, val_mask, n=32, size=size, rng=np.random.default_rng(seed + 1), augment=False
+        val_norm, val_mask, n=n_val, size=size, rng=np.random.default_rng(seed + 1), augment=False
     )
     vx, vy = torch.from_numpy(vx), torch.from_numpy(vy)
     history = {"step": [], "train_loss": [], "val_loss": []}
