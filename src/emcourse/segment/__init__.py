@@ -7,10 +7,13 @@ Modules: :mod:`~emcourse.segment.standin` (the HeLa FIB-SEM stand-in),
 :mod:`~emcourse.segment.features` (random-forest pixel classifier),
 :mod:`~emcourse.segment.metrics` (Dice, instance matching, VI, adapted Rand),
 :mod:`~emcourse.segment.morphometry` (volumes, areas, sphericity),
-:mod:`~emcourse.segment.unet` (the small U-Net, NumPy inference, shipped weights) and
+:mod:`~emcourse.segment.unet` (the small U-Net, NumPy inference, shipped weights),
+:mod:`~emcourse.segment.blockwise` (volumes beyond memory: dask blocks with halos) and
 :mod:`~emcourse.segment.training` (training it with PyTorch; imported only by lesson 4).
 """
 
+from emcourse.segment.blockwise import *  # noqa: F403
+from emcourse.segment.blockwise import __all__ as _blockwise_all
 from emcourse.segment.classical import *  # noqa: F403
 from emcourse.segment.classical import __all__ as _classical_all
 from emcourse.segment.features import *  # noqa: F403
@@ -36,4 +39,5 @@ __all__ = [
     *_metrics_all,
     *_morphometry_all,
     *_unet_all,
+    *_blockwise_all,
 ]
