@@ -63,7 +63,7 @@ with dask.config.set(scheduler="threads", num_workers=args["num_workers"]):
         vol, voxel = read_ome_zarr(path)
         mask = blockwise_mito_mask(vol, **args["pipeline"])
         target = f"{args['out_dir']}/mask-{i}.ome.zarr"
-        write_ome_zarr(target, mask, voxel_size_nm=voxel, chunks=vol.chunksize)
+        write_ome_zarr(target, mask, voxel_size_nm=voxel, chunks=vol.chunksize, compressor=None)
         out["runs"].append({"path": path, "shape": list(vol.shape), "volume_bytes": int(vol.nbytes),
                             "peak_bytes": peak(), "seconds": time.perf_counter() - t})
 print(json.dumps(out))
