@@ -166,3 +166,13 @@ def test_own_peak_rises_with_an_allocation():
     before = memory.own_peak_bytes()
     block = np.ones(64 * 2**20, np.uint8)  # touched: resident
     assert memory.own_peak_bytes() >= min(before, 0) + block.nbytes
+
+
+def test_docstring_examples():
+    import doctest
+
+    from emcourse.io import omezarr
+    from emcourse.segment import blockwise
+
+    for module in (blockwise, omezarr):
+        assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0
