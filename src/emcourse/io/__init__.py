@@ -7,7 +7,8 @@ STAR particle files (:mod:`~emcourse.io.star`) and RELION 5 tilt-series tables
 annotations (:mod:`~emcourse.io.ndjson`), CLEM landmark tables (BigWarp, COSEM:
 :mod:`~emcourse.io.landmarks`), transform files (ec-CLEM, elastix, JSON:
 :mod:`~emcourse.io.transforms`), volume-EM TIFF, HDF5 and PNG stacks and the
-shipped U-Net's weights (:mod:`~emcourse.io.vem`); :func:`as_float` decides dtypes for
+shipped U-Net's weights (:mod:`~emcourse.io.vem`), OME-Zarr volumes read lazily as dask
+arrays (:mod:`~emcourse.io.omezarr`); :func:`as_float` decides dtypes for
 all of them (:mod:`~emcourse.io.arrays`). Strict by default, like
 ``mrcfile``: a file that is not what it claims to be raises ``ValueError``
 naming the file, what was expected and what was found. No network (that is
@@ -22,6 +23,7 @@ from emcourse.io.landmarks import read_bigwarp_csv, read_cosem_landmarks, write_
 from emcourse.io.mdoc import read_mdoc
 from emcourse.io.mrc import HEADER_BYTES, parse_mrc_header, read_mrc, read_mrc_header, write_mrc
 from emcourse.io.ndjson import read_ndjson_points
+from emcourse.io.omezarr import ome_zarr_metadata, read_ome_zarr, write_ome_zarr
 from emcourse.io.relion5 import check_star_rows, read_tilt_series_star
 from emcourse.io.star import read_particles_star, read_star, write_particles_star
 from emcourse.io.transforms import (
@@ -62,6 +64,9 @@ __all__ = [
     "read_mrc",
     "read_mrc_header",
     "read_ndjson_points",
+    "ome_zarr_metadata",
+    "read_ome_zarr",
+    "write_ome_zarr",
     "read_particles_star",
     "read_star",
     "read_tilt_series_star",

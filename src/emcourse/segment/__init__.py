@@ -9,10 +9,13 @@ Modules: :mod:`~emcourse.segment.standin` (the HeLa FIB-SEM stand-in),
 :mod:`~emcourse.segment.metrics` (Dice, instance matching, VI, adapted Rand),
 :mod:`~emcourse.segment.morphometry` (volumes, areas, sphericity),
 :mod:`~emcourse.segment.splits` (training, validation and test blocks with gaps),
-:mod:`~emcourse.segment.unet` (the small U-Net, NumPy inference, shipped weights) and
+:mod:`~emcourse.segment.unet` (the small U-Net, NumPy inference, shipped weights),
+:mod:`~emcourse.segment.blockwise` (volumes beyond memory: dask blocks with halos) and
 :mod:`~emcourse.segment.training` (training it with PyTorch; imported only by lesson 4).
 """
 
+from emcourse.segment.blockwise import *  # noqa: F403
+from emcourse.segment.blockwise import __all__ as _blockwise_all
 from emcourse.segment.classical import *  # noqa: F403
 from emcourse.segment.classical import __all__ as _classical_all
 from emcourse.segment.features import *  # noqa: F403
@@ -44,4 +47,5 @@ __all__ = [
     *_morphometry_all,
     *_splits_all,
     *_unet_all,
+    *_blockwise_all,
 ]
