@@ -24,6 +24,7 @@ from emcourse.io.ndjson import read_ndjson_points
 from emcourse.io.star import read_particles_star, read_star, write_particles_star
 from emcourse.io.transforms import (
     elastix_affine_matrix,
+    elastix_bspline_grid,
     read_ecclem_xml,
     read_elastix_parameters,
     read_transform_json,
@@ -47,6 +48,7 @@ __all__ = [
     "HEADER_BYTES",
     "as_float",
     "elastix_affine_matrix",
+    "elastix_bspline_grid",
     "read_bigwarp_csv",
     "read_cosem_landmarks",
     "read_ecclem_xml",
