@@ -13,6 +13,8 @@ from emcourse.clem.robust import *  # noqa: F403
 from emcourse.clem.robust import __all__ as _robust_all
 from emcourse.clem.standin import *  # noqa: F403
 from emcourse.clem.standin import __all__ as _standin_all
+from emcourse.clem.tps import *  # noqa: F403
+from emcourse.clem.tps import __all__ as _tps_all
 from emcourse.clem.transforms import *  # noqa: F403
 from emcourse.clem.transforms import __all__ as _transforms_all
 from emcourse.clem.types import ImagePair, Landmarks
@@ -25,6 +27,7 @@ __all__ = [
     *_robust_all,
     *_intensity_all,
     *_warp_all,
+    *_tps_all,
     *_standin_all,
     "ImagePair",
     "Landmarks",
