@@ -5,6 +5,8 @@ nanometres with ``(z, y, x)`` (3D) or ``(y, x)`` (2D) columns; transforms are
 homogeneous ``(K+1, K+1)`` matrices mapping light (moving) onto EM (fixed).
 """
 
+from emcourse.clem.bspline import *  # noqa: F403
+from emcourse.clem.bspline import __all__ as _bspline_all
 from emcourse.clem.errors import *  # noqa: F403
 from emcourse.clem.errors import __all__ as _errors_all
 from emcourse.clem.intensity import *  # noqa: F403
@@ -28,6 +30,7 @@ __all__ = [
     *_intensity_all,
     *_warp_all,
     *_tps_all,
+    *_bspline_all,
     *_standin_all,
     "ImagePair",
     "Landmarks",

@@ -5,7 +5,8 @@ SerialEM ``.mdoc`` tilt-series metadata (:mod:`~emcourse.io.mdoc`), RELION
 STAR particle files (:mod:`~emcourse.io.star`) and cryoET Data Portal point
 annotations (:mod:`~emcourse.io.ndjson`), CLEM landmark tables (BigWarp, COSEM:
 :mod:`~emcourse.io.landmarks`), transform files (ec-CLEM, elastix, JSON:
-:mod:`~emcourse.io.transforms`), volume-EM TIFF, HDF5 and PNG stacks and the
+:mod:`~emcourse.io.transforms`; elastix's own transformix when installed:
+:mod:`~emcourse.io.transformix`), volume-EM TIFF, HDF5 and PNG stacks and the
 shipped U-Net's weights (:mod:`~emcourse.io.vem`); :func:`as_float` decides dtypes for
 all of them (:mod:`~emcourse.io.arrays`). Strict by default, like
 ``mrcfile``: a file that is not what it claims to be raises ``ValueError``
@@ -22,9 +23,11 @@ from emcourse.io.mdoc import read_mdoc
 from emcourse.io.mrc import HEADER_BYTES, parse_mrc_header, read_mrc, read_mrc_header, write_mrc
 from emcourse.io.ndjson import read_ndjson_points
 from emcourse.io.star import read_particles_star, read_star, write_particles_star
+from emcourse.io.transformix import have_transformix, transformix_image, transformix_points
 from emcourse.io.transforms import (
     elastix_affine_matrix,
     elastix_bspline_grid,
+    elastix_steps,
     read_ecclem_xml,
     read_elastix_parameters,
     read_transform_json,
@@ -49,6 +52,10 @@ __all__ = [
     "as_float",
     "elastix_affine_matrix",
     "elastix_bspline_grid",
+    "elastix_steps",
+    "have_transformix",
+    "transformix_image",
+    "transformix_points",
     "read_bigwarp_csv",
     "read_cosem_landmarks",
     "read_ecclem_xml",

@@ -46,6 +46,7 @@ def matrix_xyz(matrix) -> np.ndarray:
 __all__ = [
     "elastix_affine_matrix",
     "elastix_bspline_grid",
+    "elastix_steps",
     "read_ecclem_xml",
     "read_elastix_parameters",
     "read_transform_json",
@@ -408,6 +409,50 @@ def elastix_affine_matrix(params: dict) -> np.ndarray:
     m[:k, :k] = a
     m[:k, k] = t + c - a @ c
     return matrix_xyz(m)
+
+
+def elastix_steps(files: dict, name: str) -> list[tuple[str, object]]:
+    """The chain of transforms that elastix file ``name`` stands for, in the order applied.
+
+    ``files`` maps file names to their text (as the ``elastix-transforms``
+    dataset gives them). Follows ``InitialTransformParametersFileName`` back
+    to ``NoInitialTransform``; each file's transform is applied after its
+    initial one (``HowToCombineTransforms "Compose"``: ``T(x) = T_file(
+    T_initial(x))``). Returns ``[("affine", (z, y, x) matrix) | ("bspline",
+    grid dict), ...]``, first applied first, for :func:`emcourse.clem.apply_steps`;
+    all map fixed-image points to moving-image points, in the files' unit.
+    """
+    steps: list[tuple[str, object]] = []
+    seen = []
+    while name not in ("", "NoInitialTransform"):
+        base = Path(str(name).replace("\\", "/")).name
+        if base in seen:
+            raise ValueError(f"{base}: InitialTransformParametersFileName: the chain loops.")
+        if base not in files:
+            raise ValueError(
+                f"{seen[-1] if seen else base}: InitialTransformParametersFileName: expected "
+                f"{base!r} among the files, found {sorted(files)}."
+            )
+        seen.append(base)
+        try:
+            params = read_elastix_parameters(files[base])
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("elastix text", base, 1)) from exc
+        how = params.get("HowToCombineTransforms", "Compose")
+        if how != "Compose":
+            raise ValueError(f"{base}: HowToCombineTransforms: expected 'Compose', found {how!r}.")
+        transform = params["Transform"]
+        if transform == "AffineTransform":
+            steps.append(("affine", elastix_affine_matrix(params)))
+        elif transform == "BSplineTransform":
+            steps.append(("bspline", _check_bspline(params, base)))
+        else:
+            raise ValueError(
+                f"{base}: Transform: expected AffineTransform or BSplineTransform, "
+                f"found {transform!r}."
+            )
+        name = params.get("InitialTransformParametersFileName", "NoInitialTransform")
+    return steps[::-1]
 
 
 # ----------------------------------------------------------------- JSON
