@@ -107,3 +107,32 @@ def test_refuses_too_few_or_degenerate_landmarks():
         tps.fit_tps(line, line)
     with pytest.raises(ValueError, match="kernel"):
         tps.tps_kernel(1.0, kernel="gauss")
+
+
+def _rms(e):
+    return float(np.sqrt(np.mean(np.square(e))))
+
+
+def test_real_landmarks_leave_one_out_tps_against_affine():
+    """The numbers the lesson reports on real clicks (COSEM, Heinrich et al. 2021)."""
+    from conftest import fixture_file
+
+    from emcourse import io
+
+    lm = io.read_cosem_landmarks(fixture_file("clem-cosem-landmarks/clem-landmarks.csv"))
+    got = {}
+    for rater in ("AW", "JB", "Auto"):
+        q = lm.raters[rater]
+        got[rater] = (
+            _rms(clem.leave_one_out(lm.moving, q, kind="affine")),
+            _rms(tps.tps_leave_one_out(lm.moving, q)),
+        )
+    # nm, measured 2026-12: AW 65.7 vs 64.9, JB 64.6 vs 73.1, Auto 80.7 vs 53.1
+    assert got["AW"] == pytest.approx((65.7, 64.9), abs=0.2)
+    assert got["JB"] == pytest.approx((64.6, 73.1), abs=0.2)
+    assert got["Auto"] == pytest.approx((80.7, 53.1), abs=0.2)
+    bw = io.read_bigwarp_csv(fixture_file("clem-cosem-landmarks/tcell_roi2_bigwarpLandmarks.csv"))
+    a = bw["active"]
+    p, q = bw["moving"][a] * 1000, bw["fixed"][a] * 1000
+    assert _rms(clem.leave_one_out(p, q, kind="affine")) == pytest.approx(524.5, abs=0.5)
+    assert _rms(tps.tps_leave_one_out(p, q)) == pytest.approx(492.9, abs=0.5)
