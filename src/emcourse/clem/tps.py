@@ -54,6 +54,7 @@ import numpy as np
 __all__ = [
     "ThinPlateSpline",
     "apply_tps",
+    "distorted_section",
     "fit_tps",
     "smooth_distortion",
     "tps_kernel",
@@ -231,3 +232,59 @@ def smooth_distortion(points, *, amplitude: float, wavelength: float, phase=0.0)
     x = _points(points, "points")
     rolled = np.roll(x, 1, axis=1)
     return x + amplitude * np.sin(2 * np.pi * rolled / wavelength + phase)
+
+
+def distorted_section(
+    n: int = 30,
+    *,
+    seed: int = 0,
+    extent: float = 30000.0,
+    amplitude: float = 300.0,
+    wavelength: float = 20000.0,
+    sigma: float = 20.0,
+    n_targets: int = 400,
+):
+    """A 2D stand-in: landmarks on a section distorted smoothly on top of an affine map (nm).
+
+    The true light -> EM map is ``smooth_distortion(A p)``, with ``A`` a
+    plausible affine (:func:`emcourse.clem.true_transform`) and a shear wave
+    of ``amplitude`` nm and ``wavelength`` nm; both point sets carry
+    ``sigma`` nm of clicking error per axis. ``truth`` holds ``targets``
+    (held-out light points, inside the landmarks' field), ``targets_fixed``
+    (where they truly belong in the EM), ``matrix``, ``amplitude``,
+    ``wavelength`` and ``sigma``.
+
+    Returns
+    -------
+    emcourse.clem.Landmarks
+    """
+    from emcourse.clem.standin import true_transform
+    from emcourse.clem.transforms import apply
+    from emcourse.clem.types import Landmarks
+    from emcourse.volume import Source
+
+    rng = np.random.default_rng(seed)
+    m = true_transform(2, seed=seed + 1)
+
+    def truth_map(p):
+        return smooth_distortion(apply(m, p), amplitude=amplitude, wavelength=wavelength)
+
+    p_true = rng.uniform(0, extent, (n, 2))
+    targets = rng.uniform(0.1 * extent, 0.9 * extent, (n_targets, 2))
+    moving = p_true + rng.standard_normal((n, 2)) * sigma
+    fixed = truth_map(p_true) + rng.standard_normal((n, 2)) * sigma
+    truth = {
+        "matrix": m,
+        "targets": targets,
+        "targets_fixed": truth_map(targets),
+        "amplitude": amplitude,
+        "wavelength": wavelength,
+        "sigma": sigma,
+    }
+    src = Source(
+        "emcourse-clem-distorted-section",
+        licence="CC0-1.0",
+        real=False,
+        note="synthetic stand-in made by emcourse.clem.distorted_section (seeded; known map)",
+    )
+    return Landmarks(moving, fixed, unit="nm", source=src, truth=truth)

@@ -34,11 +34,14 @@ from emcourse.viewers.clem import (
     ratio_figure,
     tre_map,
 )
+from emcourse.viewers.clem_nonlinear import displacement_figure, images_figure
 from emcourse.viewers.sta import series_viewer
 from emcourse.viewers.volumes import isosurface, orthoslices, projection, slice_viewer
 
 __all__ = [
     "clouds_figure",
+    "displacement_figure",
+    "images_figure",
     "isosurface",
     "landmark_picker",
     "landmarks_figure",
