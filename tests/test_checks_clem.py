@@ -439,3 +439,12 @@ def test_each_choice_is_shown_in_its_sheet(task):
                 assert f"({letter}) {' '.join(option.split())}" in text, (sheet.name, letter)
             return
     pytest.fail(f"no CLEM sheet asks {task}")
+
+
+@pytest.mark.parametrize("last", [[0, 0, 0, 0], [0, 0, 1, 1], [1e-3, 0, 0, 1]])
+def test_landmark_fit_refuses_a_matrix_that_is_not_homogeneous(last, capsys):
+    # a zero last row maps every point as the fit does (only the top rows act on points), so
+    # TRE alone passed it; the check must refuse it and name the row
+    r = checks.clem_landmark_fit(lambda m, f: np.vstack([_lstsq(m, f)[:3], last]))
+    assert not r.passed
+    assert "last row" in r.message and "0 ... 0 1" in r.diagnosis

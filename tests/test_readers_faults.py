@@ -339,7 +339,59 @@ def test_damaged_elastix_files_are_refused(tmp_path, member, fault, seed):
     refused(read, path, *fields)
 
 
-ECCLEM_FAULTS = ("matrix element", "coordinate", "wrong type", "cut", "dimension")
+BSPLINE_FAULTS = {
+    "grid size": (r"\(GridSize [^)]*\)", "(GridSize 40 46)", "GridSize"),
+    "spacing": (r"\(GridSpacing [^)]*\)", "(GridSpacing 2.3 -1.0 0.9)", "GridSpacing"),
+    "origin": (r"\(GridOrigin [^)]*\)\n", "", "GridOrigin"),
+    "direction": (r"\(GridDirection [^)]*\)", "(GridDirection 1 0 0 0 0 0 0 0 1)", "GridDirection"),
+    "order": (r"\(BSplineTransformSplineOrder 3\)", "(BSplineTransformSplineOrder 1)", "Order"),
+    "count": (r"\(NumberOfParameters \d+\)", "(NumberOfParameters 12)", "NumberOfParameters"),
+}
+
+
+@pytest.mark.parametrize("fault", BSPLINE_FAULTS)
+@pytest.mark.parametrize("member", ["sim_def", "palm_def"])
+def test_damaged_elastix_bspline_files_are_refused(tmp_path, member, fault):
+    with zipfile.ZipFile(
+        fixture_file(COSEM.replace("clem-landmarks.csv", "clem-transformations.zip"))
+    ) as zf:
+        text = zf.read(f"{member}_TransformParameters.txt").decode()
+    pattern, replacement, field = BSPLINE_FAULTS[fault]
+    damaged, n = re.subn(pattern, replacement, text)
+    assert n == 1, fault
+    path = tmp_path / f"{member}_TransformParameters.txt"
+    path.write_text(damaged, encoding="utf-8")
+    refused(lambda p: io.read_elastix_parameters(str(p)), path, field)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_elastix_bspline_with_coefficients_missing_is_refused(tmp_path, seed):
+    with zipfile.ZipFile(
+        fixture_file(COSEM.replace("clem-landmarks.csv", "clem-transformations.zip"))
+    ) as zf:
+        lines = _lines_of(zf.read("sim_def_TransformParameters.txt").decode())
+    j = next(i for i, line in enumerate(lines) if line.startswith("(TransformParameters"))
+    words = lines[j].rstrip(")\n").split()
+    cut = int(np.random.default_rng(seed).integers(2, len(words) - 1))
+    lines[j] = " ".join(words[:cut]) + ")\n"
+    path = tmp_path / "sim_def_TransformParameters.txt"
+    path.write_text("".join(lines), encoding="utf-8")
+    refused(lambda p: io.read_elastix_parameters(str(p)), path, "TransformParameters")
+
+
+def _lines_of(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+ECCLEM_FAULTS = (
+    "matrix element",
+    "coordinate",
+    "wrong type",
+    "cut",
+    "dimension",
+    "last row",
+    "extra element",
+)
 
 
 @pytest.fixture
@@ -374,6 +426,12 @@ def test_damaged_ecclem_xml_is_refused(tmp_path, ecclem_text, fault, seed):
         fields = ("<coordinate>",)
     elif fault == "cut":
         text, fields = text[: int(rng.integers(100, len(text) - 20))], ("XML", "xml")
+    elif fault == "last row":
+        key = f"m3{rng.integers(4)}"
+        text, fields = re.sub(rf' {key}="[^"]*"', f' {key}="0.5"', text), ("m30, m31, m32, m33",)
+    elif fault == "extra element":
+        text = text.replace(" m00=", ' m04="0.0" m00=', 1)
+        fields = ("m04",)
     else:
         text, fields = text.replace(' dimension="3" pointType', " pointType", 1), ("dimension",)
     path = tmp_path / "ecclem.xml"

@@ -20,6 +20,8 @@ from emcourse.checks.clem import *  # noqa: F403
 from emcourse.checks.clem import __all__ as _clem_all
 from emcourse.checks.clem_localise import *  # noqa: F403
 from emcourse.checks.clem_localise import __all__ as _clem_localise_all
+from emcourse.checks.clem_nonlinear import *  # noqa: F403
+from emcourse.checks.clem_nonlinear import __all__ as _clem_nonlinear_all
 from emcourse.checks.clem_overlay import *  # noqa: F403
 from emcourse.checks.clem_overlay import __all__ as _clem_overlay_all
 from emcourse.checks.clem_questions import *  # noqa: F403
@@ -65,6 +67,7 @@ TASKS = [
     *_clem_overlay_all,
     *_clem_questions_all,
     *_clem_localise_all,
+    *_clem_nonlinear_all,
 ]
 __all__ = [*_core_all, *TASKS, "TASKS"]
 for _name in TASKS:

@@ -7,6 +7,8 @@ homogeneous ``(K+1, K+1)`` matrices mapping light (moving) onto EM (fixed).
 
 from emcourse.clem.beads import *  # noqa: F403
 from emcourse.clem.beads import __all__ as _beads_all
+from emcourse.clem.bspline import *  # noqa: F403
+from emcourse.clem.bspline import __all__ as _bspline_all
 from emcourse.clem.errors import *  # noqa: F403
 from emcourse.clem.errors import __all__ as _errors_all
 from emcourse.clem.intensity import *  # noqa: F403
@@ -17,6 +19,8 @@ from emcourse.clem.robust import *  # noqa: F403
 from emcourse.clem.robust import __all__ as _robust_all
 from emcourse.clem.standin import *  # noqa: F403
 from emcourse.clem.standin import __all__ as _standin_all
+from emcourse.clem.tps import *  # noqa: F403
+from emcourse.clem.tps import __all__ as _tps_all
 from emcourse.clem.transforms import *  # noqa: F403
 from emcourse.clem.transforms import __all__ as _transforms_all
 from emcourse.clem.types import ImagePair, Landmarks
@@ -31,6 +35,8 @@ __all__ = [
     *_warp_all,
     *_localise_all,
     *_beads_all,
+    *_tps_all,
+    *_bspline_all,
     *_standin_all,
     "ImagePair",
     "Landmarks",

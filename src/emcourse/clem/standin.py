@@ -363,7 +363,7 @@ def standin_bigwarp(*, seed: int = 9, source=None) -> dict:
 
 
 def standin_elastix_files(*, seed: int = 10, source=None) -> dict:
-    """Stands in for a zip of elastix transforms: one affine parameter file (micrometres).
+    """Stands in for a zip of elastix transforms: an affine and a B-spline file (micrometres).
 
     ``{"files": {name: text}, "source": ...}``; the affine maps fixed to
     moving, as elastix's do.
@@ -378,4 +378,45 @@ def standin_elastix_files(*, seed: int = 10, source=None) -> dict:
         f"(TransformParameters {numbers})\n(CenterOfRotationPoint 0.0 0.0 0.0)\n"
     )
     src = source or Source("emcourse-clem-elastix", licence="CC0-1.0", real=False, note=_NOTE)
-    return {"files": {"sim_affine_TransformParameters.txt": text}, "source": src}
+    return {
+        "files": {
+            "sim_affine_TransformParameters.txt": text,
+            "sim_def_TransformParameters.txt": _standin_bspline_text(seed, inv),
+        },
+        "source": src,
+    }
+
+
+def _standin_bspline_text(seed: int, affine_xyz: np.ndarray) -> str:
+    """A synthetic elastix BSplineTransform composed after the stand-in affine (micrometres).
+
+    A control-point grid at 8 x 8 x 2 um covering where the affine puts a
+    60 x 75 x 6 um fixed image (26 x 26 x 52 nm voxels, as the COSEM SIM
+    registration), with smooth coefficients of a few hundred nanometres.
+    """
+    rng = np.random.default_rng(seed)
+    spacing = np.array([8.0, 8.0, 2.0])  # x, y, z
+    corners = np.array(np.meshgrid([0, 60.0], [0, 75.0], [0, 6.0], indexing="ij")).reshape(3, -1)
+    mapped = affine_xyz[:3, :3] @ corners + affine_xyz[:3, 3:]
+    origin = np.floor(mapped.min(axis=1) / spacing) * spacing - spacing
+    size = tuple(int(v) for v in np.ceil((mapped.max(axis=1) - origin) / spacing) + 3)
+    coeffs = ndimage.gaussian_filter(rng.standard_normal((3, *size[::-1])), (0, 1, 2, 2))
+    coeffs *= 0.3 / coeffs.std()
+    fmt = " ".join
+
+    def nums(values):
+        return fmt(f"{v:.6f}" for v in values)
+
+    return (
+        '(Transform "BSplineTransform")\n'
+        f"(NumberOfParameters {coeffs.size})\n"
+        '(InitialTransformParametersFileName "sim_affine_TransformParameters.txt")\n'
+        '(HowToCombineTransforms "Compose")\n'
+        "(FixedImageDimension 3)\n(MovingImageDimension 3)\n"
+        "(Size 2300 2900 115)\n(Index 0 0 0)\n(Spacing 0.026 0.026 0.052)\n"
+        "(Origin 0.0 0.0 0.0)\n(Direction 1 0 0 0 1 0 0 0 1)\n"
+        f"(GridSize {fmt(map(str, size))})\n(GridIndex 0 0 0)\n"
+        f"(GridSpacing {nums(spacing)})\n(GridOrigin {nums(origin)})\n"
+        "(GridDirection 1 0 0 0 1 0 0 0 1)\n(BSplineTransformSplineOrder 3)\n"
+        f"(TransformParameters {nums(coeffs.ravel())})\n"
+    )

@@ -6,7 +6,8 @@ STAR particle files (:mod:`~emcourse.io.star`) and RELION 5 tilt-series tables
 (:mod:`~emcourse.io.relion5`) and cryoET Data Portal point
 annotations (:mod:`~emcourse.io.ndjson`), CLEM landmark tables (BigWarp, COSEM:
 :mod:`~emcourse.io.landmarks`), transform files (ec-CLEM, elastix, JSON:
-:mod:`~emcourse.io.transforms`), volume-EM TIFF, HDF5 and PNG stacks and the
+:mod:`~emcourse.io.transforms`; elastix's own transformix when installed:
+:mod:`~emcourse.io.transformix`), volume-EM TIFF, HDF5 and PNG stacks and the
 shipped U-Net's weights (:mod:`~emcourse.io.vem`), OME-Zarr volumes read lazily as dask
 arrays (:mod:`~emcourse.io.omezarr`); :func:`as_float` decides dtypes for
 all of them (:mod:`~emcourse.io.arrays`). Strict by default, like
@@ -26,8 +27,11 @@ from emcourse.io.ndjson import read_ndjson_points
 from emcourse.io.omezarr import ome_zarr_metadata, read_ome_zarr, write_ome_zarr
 from emcourse.io.relion5 import check_star_rows, read_tilt_series_star
 from emcourse.io.star import read_particles_star, read_star, write_particles_star
+from emcourse.io.transformix import have_transformix, transformix_image, transformix_points
 from emcourse.io.transforms import (
     elastix_affine_matrix,
+    elastix_bspline_grid,
+    elastix_steps,
     read_ecclem_xml,
     read_elastix_parameters,
     read_transform_json,
@@ -51,6 +55,11 @@ __all__ = [
     "HEADER_BYTES",
     "as_float",
     "elastix_affine_matrix",
+    "elastix_bspline_grid",
+    "elastix_steps",
+    "have_transformix",
+    "transformix_image",
+    "transformix_points",
     "read_bigwarp_csv",
     "read_cosem_landmarks",
     "read_ecclem_xml",

@@ -45,6 +45,8 @@ def matrix_xyz(matrix) -> np.ndarray:
 
 __all__ = [
     "elastix_affine_matrix",
+    "elastix_bspline_grid",
+    "elastix_steps",
     "read_ecclem_xml",
     "read_elastix_parameters",
     "read_transform_json",
@@ -202,6 +204,19 @@ def read_ecclem_xml(path, *, unit_scale: float = 1e-3) -> dict:
                 for i in range(k + 1)
             ]
         )
+        extra = sorted(set(mt.attrib) - {f"m{i}{j}" for i in range(k + 1) for j in range(k + 1)})
+        if extra:
+            raise ValueError(
+                f"{path}: <MatrixTransformation>: expected m00..m{k}{k} for {k}D points, "
+                f"found also {', '.join(extra)}."
+            )
+        if not np.allclose(mx[k], np.eye(k + 1)[k]):
+            fields = ", ".join(f"m{k}{j}" for j in range(k + 1))
+            raise ValueError(
+                f"{path}: <MatrixTransformation>: {fields}: expected the homogeneous row "
+                f"{' '.join(map(str, np.eye(k + 1, dtype=int)[k]))}, found "
+                f"{' '.join(f'{v:g}' for v in mx[k])}."
+            )
         mx[:k, k] /= unit_scale
         out["matrix"] = matrix_xyz(mx)
     return out
@@ -266,7 +281,87 @@ def read_elastix_parameters(path_or_text) -> dict:
         raise ValueError(f"{name}: expected an elastix (Transform ...) line, found none.")
     if out["Transform"] == "AffineTransform":
         _check_affine(out, name)
+    elif out["Transform"] == "BSplineTransform":
+        _check_bspline(out, name)
     return out
+
+
+def _numbers(params: dict, key: str, name: str, count: int | None, default=None) -> np.ndarray:
+    """``params[key]`` as ``count`` finite floats, or a ValueError naming the file and the key."""
+    if key not in params and default is None:
+        raise ValueError(f"{name}: expected a ({key} ...) line, found none.")
+    values = np.atleast_1d(np.asarray(params.get(key, default), dtype=object))
+    if not all(isinstance(v, (float, int)) and np.isfinite(v) for v in values):
+        raise ValueError(
+            f"{name}: {key}: expected numbers, found {' '.join(map(str, values))[:80]!r}."
+        )
+    if count is not None and len(values) != count:
+        raise ValueError(f"{name}: {key}: expected {count} numbers, found {len(values)}.")
+    return values.astype(np.float64)
+
+
+def _check_bspline(params: dict, name: str) -> dict:
+    """A BSplineTransform's grid and coefficients, checked, in the file's x, y, z order."""
+    dim = params.get("FixedImageDimension")
+    size = _numbers(params, "GridSize", name, int(dim) if isinstance(dim, float) else None)
+    k = len(size)
+    if k not in (2, 3) or (size != np.round(size)).any() or (size < 4).any():
+        raise ValueError(
+            f"{name}: GridSize: expected 2 or 3 whole numbers of at least 4 (a cubic grid), "
+            f"found {' '.join(f'{v:g}' for v in size)}."
+        )
+    spacing = _numbers(params, "GridSpacing", name, k)
+    if (spacing <= 0).any():
+        raise ValueError(
+            f"{name}: GridSpacing: expected positive numbers, found {spacing.tolist()}."
+        )
+    origin = _numbers(params, "GridOrigin", name, k)
+    direction = _numbers(params, "GridDirection", name, k * k, default=np.eye(k).ravel()).reshape(
+        k, k
+    )
+    if abs(np.linalg.det(direction)) < 1e-6:
+        raise ValueError(
+            f"{name}: GridDirection: expected an invertible matrix, found "
+            f"{direction.ravel().tolist()}."
+        )
+    order = _numbers(params, "BSplineTransformSplineOrder", name, 1, default=[3.0])[0]
+    if order != 3:
+        raise ValueError(
+            f"{name}: BSplineTransformSplineOrder: expected 3 (cubic, what the course applies), "
+            f"found {order:g}."
+        )
+    n = int(k * np.prod(size))
+    coeffs = _numbers(params, "TransformParameters", name, n)
+    if "NumberOfParameters" in params and params["NumberOfParameters"] != n:
+        raise ValueError(
+            f"{name}: NumberOfParameters: expected {n} (GridSize x {k}), "
+            f"found {params['NumberOfParameters']}."
+        )
+    return {
+        "grid_size": size.astype(int),
+        "spacing": spacing,
+        "origin": origin,
+        "direction": direction,
+        # elastix stores all x coefficients first, then y, then z; each in x-fastest grid order
+        "coefficients": coeffs.reshape(k, *size.astype(int)[::-1]),
+    }
+
+
+def elastix_bspline_grid(params: dict) -> dict:
+    """The control-point grid of an elastix ``BSplineTransform``, as the file states it.
+
+    Returns ``grid_size``, ``spacing``, ``origin`` (x, y, z order, the images'
+    physical unit), ``direction`` (K x K) and ``coefficients``: shape ``(K,
+    nz, ny, nx)``, the displacement component along x, y, z (first axis, file
+    order) at each control point, indexed (z, y, x). The spline maps **fixed
+    -> moving**: ``T(x) = x + sum_k c_k B(x)`` (see :mod:`emcourse.clem.bspline`).
+    """
+    if params.get("Transform") != "BSplineTransform":
+        raise ValueError(
+            f"elastix parameters: Transform: expected a BSplineTransform, found "
+            f"{params.get('Transform')!r}."
+        )
+    return _check_bspline(params, "elastix parameters")
 
 
 def _check_affine(params: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -314,6 +409,50 @@ def elastix_affine_matrix(params: dict) -> np.ndarray:
     m[:k, :k] = a
     m[:k, k] = t + c - a @ c
     return matrix_xyz(m)
+
+
+def elastix_steps(files: dict, name: str) -> list[tuple[str, object]]:
+    """The chain of transforms that elastix file ``name`` stands for, in the order applied.
+
+    ``files`` maps file names to their text (as the ``elastix-transforms``
+    dataset gives them). Follows ``InitialTransformParametersFileName`` back
+    to ``NoInitialTransform``; each file's transform is applied after its
+    initial one (``HowToCombineTransforms "Compose"``: ``T(x) = T_file(
+    T_initial(x))``). Returns ``[("affine", (z, y, x) matrix) | ("bspline",
+    grid dict), ...]``, first applied first, for :func:`emcourse.clem.apply_steps`;
+    all map fixed-image points to moving-image points, in the files' unit.
+    """
+    steps: list[tuple[str, object]] = []
+    seen = []
+    while name not in ("", "NoInitialTransform"):
+        base = Path(str(name).replace("\\", "/")).name
+        if base in seen:
+            raise ValueError(f"{base}: InitialTransformParametersFileName: the chain loops.")
+        if base not in files:
+            raise ValueError(
+                f"{seen[-1] if seen else base}: InitialTransformParametersFileName: expected "
+                f"{base!r} among the files, found {sorted(files)}."
+            )
+        seen.append(base)
+        try:
+            params = read_elastix_parameters(files[base])
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("elastix text", base, 1)) from exc
+        how = params.get("HowToCombineTransforms", "Compose")
+        if how != "Compose":
+            raise ValueError(f"{base}: HowToCombineTransforms: expected 'Compose', found {how!r}.")
+        transform = params["Transform"]
+        if transform == "AffineTransform":
+            steps.append(("affine", elastix_affine_matrix(params)))
+        elif transform == "BSplineTransform":
+            steps.append(("bspline", _check_bspline(params, base)))
+        else:
+            raise ValueError(
+                f"{base}: Transform: expected AffineTransform or BSplineTransform, "
+                f"found {transform!r}."
+            )
+        name = params.get("InitialTransformParametersFileName", "NoInitialTransform")
+    return steps[::-1]
 
 
 # ----------------------------------------------------------------- JSON

@@ -35,6 +35,7 @@ from emcourse.viewers.clem import (
     tre_map,
 )
 from emcourse.viewers.clem_localise import chromatic_figure, precision_figure, spots_figure
+from emcourse.viewers.clem_nonlinear import displacement_figure, images_figure
 from emcourse.viewers.segment_strokes import strokes_figure
 from emcourse.viewers.sta import series_viewer
 from emcourse.viewers.volumes import isosurface, orthoslices, projection, slice_viewer
@@ -42,6 +43,8 @@ from emcourse.viewers.volumes import isosurface, orthoslices, projection, slice_
 __all__ = [
     "chromatic_figure",
     "clouds_figure",
+    "displacement_figure",
+    "images_figure",
     "isosurface",
     "landmark_picker",
     "landmarks_figure",
