@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from emcourse import checks, sta
+
+
+@pytest.fixture(autouse=True)
+def not_strict(monkeypatch):
+    """These tests read failed results; under EMCOURSE_CHECKS_STRICT=1 a failure raises."""
+    monkeypatch.delenv(checks.STRICT_ENV, raising=False)
 
 
 def pre_exposure(doses):
