@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from emcourse.data import kinds_hela2d
 from emcourse.data.messages import short, unavailable
 from emcourse.data.partial import (
     fetch_zarr_level,
@@ -550,6 +551,13 @@ KINDS: dict[str, Kind] = {
             open=_open_image_pair,
             standin=_standin_image_pair,
             validate=_validate_png,
+        ),
+        Kind(
+            "mito-slices",
+            returns="segment.MitoSlices: 2D slices, two passes of instance labels, cell region",
+            open=kinds_hela2d.open_mito_slices,
+            standin=kinds_hela2d.standin_mito_slices,
+            validate=kinds_hela2d.validate_mito_slices,
         ),
     )
 }
