@@ -5,7 +5,8 @@ import pytest
 from skimage.transform import rescale
 
 from emcourse.io import read_shipped_unet
-from emcourse.segment import dice, hela_standin, predict_mito, unet_predict
+from emcourse.mito import predict_mito
+from emcourse.segment import dice, hela_standin, unet_predict
 
 
 @pytest.fixture(scope="module")

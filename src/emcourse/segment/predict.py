@@ -1,5 +1,8 @@
 """Mitochondrion probability of a 2D image of any pixel size, with the course's U-Net (NumPy).
 
+Pure functions; :func:`emcourse.mito.predict_mito` reads the weights (shipped or a
+``.npz``) and calls :func:`predict_probability`.
+
 The network (:mod:`emcourse.segment.unet`) was trained at 15 nm pixels; an image
 of another pixel size is rescaled to 15 nm, run, and the probability rescaled
 back to the image's grid. Grey levels are mapped so that the 1st and 99th
@@ -8,36 +11,28 @@ percentiles of the image (or given ``limits``) become 0 and 1, as in training.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-__all__ = ["NETWORK_PIXEL_NM", "load_weights", "predict_mito", "score_mito"]
+__all__ = ["NETWORK_PIXEL_NM", "predict_probability", "score_mito", "to_network_grid"]
 
 #: The pixel size (nm) the shipped network and its fine-tuned versions work at.
 NETWORK_PIXEL_NM = 15.0
 
 
-def load_weights(weights=None) -> dict[str, np.ndarray]:
-    """The shipped weights (``None``), a ``.npz`` path of the same format, or a dict as is."""
-    if weights is None:
-        from emcourse.io import read_shipped_unet
+def to_network_grid(image, pixel_nm: float, *, limits=None) -> np.ndarray:
+    """The image as the network sees it: grey levels to 0-1 by ``limits``, rescaled to 15 nm."""
+    from skimage.transform import rescale
 
-        return read_shipped_unet()
-    if isinstance(weights, dict):
-        return weights
-    path = Path(weights)
-    with np.load(path) as f:
-        params = {k: f[k] for k in f.files}
-    if "out.weight" not in params or not any(k.startswith("enc1.") for k in params):
-        raise ValueError(
-            f"{path}: expected U-Net weights (keys enc1.0.weight ... out.weight, as "
-            f"emcourse.segment.training.state_to_numpy writes), found keys {sorted(params)[:4]}."
-        )
-    return params
+    image = np.asarray(image, np.float32)
+    lo, hi = np.percentile(image, [1, 99]) if limits is None else limits
+    norm = (image - lo) / max(float(hi - lo), 1e-6)
+    factor = float(pixel_nm) / NETWORK_PIXEL_NM
+    if abs(factor - 1) > 1e-6:
+        norm = rescale(norm, factor, order=1, anti_aliasing=factor < 1, preserve_range=True)
+    return norm.astype(np.float32)
 
 
-def predict_mito(image, pixel_nm: float, *, weights=None, limits=None) -> np.ndarray:
+def predict_probability(image, pixel_nm: float, params: dict, *, limits=None) -> np.ndarray:
     """Mitochondrion probability (float32, the image's shape) of one 2D image.
 
     Parameters
@@ -46,32 +41,29 @@ def predict_mito(image, pixel_nm: float, *, weights=None, limits=None) -> np.nda
         Grey levels, membranes dark (FIB-SEM or backscatter SBF-SEM).
     pixel_nm : float
         The image's pixel size; it is rescaled to :data:`NETWORK_PIXEL_NM` for the network.
-    weights : None, path or dict
-        ``None``: the shipped network (``weights/unet-mito.npz``); otherwise a
-        ``.npz`` in the same format (e.g. from ``python -m emcourse.segment.finetune``).
+    params : dict
+        The network's weights (``emcourse.io.read_shipped_unet()``, or
+        ``emcourse.io.read_unet_weights(path)``); :func:`emcourse.mito.predict_mito`
+        reads them for you.
     limits : (low, high), optional
         Grey levels mapped to 0 and 1; default the image's 1st and 99th
         percentiles. Give the whole slice's when ``image`` is a crop of it.
 
     Examples
     --------
-    >>> p = predict_mito(np.full((40, 40), 128, np.uint8), 15.0)
+    >>> p = predict_probability(np.full((40, 40), 128, np.uint8), 15.0, _tiny_params())
     >>> p.shape, p.dtype, bool(0 <= p.min() <= p.max() <= 1)
     ((40, 40), dtype('float32'), True)
     """
-    from skimage.transform import rescale, resize
+    from skimage.transform import resize
 
     from emcourse.segment.unet import unet_predict
 
     image = np.asarray(image, np.float32)
     if image.ndim != 2:
         raise ValueError(f"expected one 2D image, found shape {image.shape}.")
-    lo, hi = np.percentile(image, [1, 99]) if limits is None else limits
-    norm = (image - lo) / max(float(hi - lo), 1e-6)
-    factor = float(pixel_nm) / NETWORK_PIXEL_NM
-    if abs(factor - 1) > 1e-6:
-        norm = rescale(norm, factor, order=1, anti_aliasing=factor < 1, preserve_range=True)
-    prob = unet_predict(norm[None], load_weights(weights), limits=(0.0, 1.0))[0]
+    norm = to_network_grid(image, pixel_nm, limits=limits)
+    prob = unet_predict(norm[None], params, limits=(0.0, 1.0))[0]
     if prob.shape != image.shape:
         prob = resize(prob, image.shape, order=1, preserve_range=True)
     return prob.astype(np.float32)
@@ -103,3 +95,16 @@ def score_mito(prob, slices, z: int, *, threshold: float = 0.5) -> dict:
         "f1_passes": region_instance_f1(s["first"], s["revised"], cell),
         "marked": float(mask[cell].mean()),
     }
+
+
+def _tiny_params() -> dict:
+    """Zero weights of a depth-1 U-Net (for the examples)."""
+    z = np.zeros
+    return {
+        "enc1.0.weight": z((2, 1, 3, 3)), "enc1.0.bias": z(2), "enc1.2.weight": z((2, 2, 3, 3)),
+        "enc1.2.bias": z(2), "bottom.0.weight": z((4, 2, 3, 3)), "bottom.0.bias": z(4),
+        "bottom.2.weight": z((4, 4, 3, 3)), "bottom.2.bias": z(4), "up1.weight": z((4, 2, 2, 2)),
+        "up1.bias": z(2), "dec1.0.weight": z((2, 4, 3, 3)), "dec1.0.bias": z(2),
+        "dec1.2.weight": z((2, 2, 3, 3)), "dec1.2.bias": z(2), "out.weight": z((1, 2, 1, 1)),
+        "out.bias": z(1),
+    }  # fmt: skip
