@@ -46,6 +46,10 @@ RELION5 = (
     "https://raw.githubusercontent.com/turonova/cryoCAT/"
     "665b581486e06ec5e089be7798b2d39a7512e2a7/tests/test_data/motl_data/relion5/clean"
 )
+MITOEM = (
+    "https://raw.githubusercontent.com/reyesaldasoro/MitoEM/"
+    "cd406eca2978ea5aa388f1a1d8bc675c6fe1087c/CODE"
+)
 NEUBIAS = (
     "https://raw.githubusercontent.com/NEUBIAS/training-resources/"
     "8bbaa51d4df0edb61b36bf6a437c695bae1fe3ef/image_data"
@@ -77,6 +81,21 @@ REAL_FILES: dict[str, str] = {
     f"{NEUBIAS}/xyz_8bit__em_volume_tiff_series.zip": (
         "vem-empiar10982-celegans-crop/xyz_8bit__em_volume_tiff_series.zip"
     ),
+    # real mitochondria labels (issue 16): five HeLa SBF-SEM slices, two passes (GPL-3)
+    **{
+        f"{MITOEM}/{name}": f"seg-hela-mito2d/CODE/{name}"
+        for z in (1, 30, 60, 116, 150)
+        for name in (
+            f"OriginalImages/ROI_6005_4739_81_z{z:04d}.tif",
+            f"GT_ROI_6005_4739_81_z{z:04d}.mat",
+        )
+    },
+    **{
+        f"{MITOEM}/GT2_ROI_6005_4739_81_z{n:04d}.mat": (
+            f"seg-hela-mito2d/CODE/GT2_ROI_6005_4739_81_z{n:04d}.mat"
+        )
+        for n in (1, 2, 4, 26, 28)  # the file names, not the slices they label
+    },
     f"{COSEM}/heinrich-2021a-data/clem-landmarks.csv": "clem-cosem-landmarks/clem-landmarks.csv",
     f"{COSEM}/scripts/tcell_roi2/bigwarpLandmarks.csv": (
         "clem-cosem-landmarks/tcell_roi2_bigwarpLandmarks.csv"

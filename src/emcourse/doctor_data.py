@@ -39,6 +39,7 @@ MAGIC = {
     ".zip": (b"PK\x03\x04",),
     ".zattrs": (b"{",),
     ".ndjson": (b"{",),
+    ".mat": (b"MATLAB 5.0 MAT-file",),
 }
 
 

@@ -44,12 +44,14 @@ from emcourse.io.vem import (
     read_shipped_unet,
     read_tiff_volume,
     read_tiff_zip,
+    read_unet_weights,
 )
 
 __all__ = [
     "read_h5_stack",
     "read_png_stack",
     "read_shipped_unet",
+    "read_unet_weights",
     "read_tiff_volume",
     "read_tiff_zip",
     "HEADER_BYTES",

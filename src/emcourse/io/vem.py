@@ -21,6 +21,7 @@ __all__ = [
     "read_h5_stack",
     "read_png_stack",
     "read_shipped_unet",
+    "read_unet_weights",
     "read_tiff_volume",
     "read_tiff_zip",
 ]
@@ -110,6 +111,21 @@ def read_png_stack(paths: list[str | Path]) -> np.ndarray:
             )
         slices.append(img)
     return np.stack(slices).astype(np.uint8)
+
+
+def read_unet_weights(path) -> dict[str, np.ndarray]:
+    """U-Net weights from a ``.npz`` in the shipped format (``enc1.0.weight`` ... ``out.bias``)."""
+    from pathlib import Path
+
+    path = Path(path)
+    with np.load(path) as f:
+        params = {k: f[k] for k in f.files}
+    if "out.weight" not in params or not any(k.startswith("enc1.") for k in params):
+        raise ValueError(
+            f"{path}: expected U-Net weights (keys enc1.0.weight ... out.weight, as "
+            f"emcourse.segment.training.state_to_numpy writes), found keys {sorted(params)[:4]}."
+        )
+    return params
 
 
 def read_shipped_unet() -> dict[str, np.ndarray]:

@@ -9,7 +9,10 @@ Modules: :mod:`~emcourse.segment.standin` (the HeLa FIB-SEM stand-in),
 :mod:`~emcourse.segment.metrics` (Dice, instance matching, VI, adapted Rand),
 :mod:`~emcourse.segment.morphometry` (volumes, areas, sphericity),
 :mod:`~emcourse.segment.splits` (training, validation and test blocks with gaps),
+:mod:`~emcourse.segment.hela2d` (real 2D mitochondria labels: cell region, scores, stand-in),
 :mod:`~emcourse.segment.unet` (the small U-Net, NumPy inference, shipped weights),
+:mod:`~emcourse.segment.predict` (``predict_mito``: any pixel size, shipped or given weights),
+:mod:`~emcourse.segment.finetune` (fine-tuning on the real slices; a command),
 :mod:`~emcourse.segment.blockwise` (volumes beyond memory: dask blocks with halos) and
 :mod:`~emcourse.segment.training` (training it with PyTorch; imported only by lesson 4).
 """
@@ -20,10 +23,14 @@ from emcourse.segment.classical import *  # noqa: F403
 from emcourse.segment.classical import __all__ as _classical_all
 from emcourse.segment.features import *  # noqa: F403
 from emcourse.segment.features import __all__ as _features_all
+from emcourse.segment.hela2d import *  # noqa: F403
+from emcourse.segment.hela2d import __all__ as _hela2d_all
 from emcourse.segment.metrics import *  # noqa: F403
 from emcourse.segment.metrics import __all__ as _metrics_all
 from emcourse.segment.morphometry import *  # noqa: F403
 from emcourse.segment.morphometry import __all__ as _morphometry_all
+from emcourse.segment.predict import *  # noqa: F403
+from emcourse.segment.predict import __all__ as _predict_all
 from emcourse.segment.preprocess import *  # noqa: F403
 from emcourse.segment.preprocess import __all__ as _preprocess_all
 from emcourse.segment.splits import *  # noqa: F403
@@ -48,4 +55,6 @@ __all__ = [
     *_splits_all,
     *_unet_all,
     *_blockwise_all,
+    *_hela2d_all,
+    *_predict_all,
 ]

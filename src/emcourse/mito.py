@@ -1,0 +1,165 @@
+"""Mitochondria on real slices: ``predict_mito`` and the fine-tuning command.
+
+``predict_mito(image, pixel_nm, weights=None)`` runs the shipped U-Net (or weights
+from a ``.npz``) on a 2D image of any pixel size. ``python -m emcourse.mito
+[--out FILE]`` fine-tunes the shipped network on the real HeLa slices
+(``hela-mito2d``, training slices z 1, 30, 60 only) and scores the test slices
+z 116 and 150; the science is in :mod:`emcourse.segment.finetune` and
+:mod:`emcourse.segment.predict` (pure functions), the files and the data cache here.
+
+Weights trained on these GPL-3 labels are not shipped with the course: they are
+made at run time and kept in the data cache (:func:`cached_path`).
+
+Measured with the default settings (1,000 steps of 4 patches of 128^2, one torch
+thread): 157 s of CPU time for the whole command (loading, training, NumPy
+scoring), 21 min of wall time on the shared 2-core machine at load 10-14, peak
+memory 0.9 GB. Test Dice 0.667 (z 116) and 0.668 (z 150) against the first pass,
+from 0.297 and 0.254 for the shipped network; the passes agree at 0.984 and
+0.995 there. The issue's bar (0.80) is NOT reached yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from emcourse.segment.finetune import DEFAULTS, finetune, score_test_slices
+
+__all__ = ["cached_path", "finetuned_weights", "main", "predict_mito", "read_weights"]
+
+
+def read_weights(weights=None) -> dict:
+    """The shipped weights (``None``), a ``.npz`` path in the same format, or a dict as is."""
+    from emcourse.io import read_shipped_unet, read_unet_weights
+
+    if weights is None:
+        return read_shipped_unet()
+    if isinstance(weights, dict):
+        return weights
+    return read_unet_weights(weights)
+
+
+def predict_mito(image, pixel_nm: float, *, weights=None, limits=None) -> np.ndarray:
+    """Mitochondrion probability (float32, the image's shape) of one 2D image of any pixel size.
+
+    ``weights``: ``None`` for the shipped network (``segment/weights/unet-mito.npz``), or
+    a ``.npz`` in the same format (from this module's command). The image is rescaled
+    to the network's 15 nm and back; grey levels by ``limits`` (default the image's
+    1st and 99th percentiles). See :func:`emcourse.segment.predict_probability`.
+    """
+    from emcourse.segment.predict import predict_probability
+
+    return predict_probability(image, pixel_nm, read_weights(weights), limits=limits)
+
+
+def cached_path() -> Path:
+    """Where the fine-tuned weights are kept, in the data cache's ``derived/`` folder.
+
+    The file is ``<cache>/derived/unet-mito-hela2d-finetuned.npz`` (and ``.npz.json``);
+    the cache is ``EMCOURSE_DATA_DIR`` or pooch's OS cache; a read-only cache falls
+    back to the per-user one, as downloads do.
+    """
+    from emcourse.data.cache import write_dir
+
+    return write_dir() / "derived" / "unet-mito-hela2d-finetuned.npz"
+
+
+def finetuned_weights(*, refresh: bool = False, log=print) -> Path:
+    """The fine-tuned weights (:func:`cached_path`), made from the real slices on first use."""
+    from emcourse import data
+
+    path = cached_path()
+    if refresh or not path.is_file() or not path.with_name(path.name + ".json").is_file():
+        slices = data.load("hela-mito2d", standin=False)
+        _run(slices, path, DEFAULTS, log=log)
+    return path
+
+
+def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=False, log=print):
+    init = None if from_scratch else read_weights(None)
+    params, threshold, history = finetune(slices, **settings, init=init, log=log)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part.npz")
+    np.savez(tmp, **params)
+    tmp.replace(out)
+    log(f"wrote {out} (threshold {threshold} chosen on the training slices' validation bands)")
+    scores = {"finetuned": score_test_slices(slices, read_weights(out), threshold=threshold)}
+    if baseline:
+        scores["shipped"] = score_test_slices(slices, read_weights(None), threshold=0.5)
+    record = {
+        "data": "hela-mito2d " + ("real" if slices.source.real else "STAND-IN"),
+        "training_z": [z for z in (1, 30, 60) if z in slices.z],
+        "threshold": threshold,
+        "settings": settings | {"from_scratch": from_scratch},
+        "val_dice": history["val_dice"],
+        "train_seconds": round(history["seconds"], 1),
+        "test": {k: {str(z): v for z, v in s.items()} for k, s in scores.items()},
+    }
+    out.with_name(out.name + ".json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    for name, per_z in scores.items():
+        for z, sc in per_z.items():
+            log(
+                f"{name:9s} z {z}: Dice {sc['dice']:.3f} (revised {sc['dice_revised']:.3f}), "
+                f"instance F1@0.5 {sc['f1']:.3f} (revised {sc['f1_revised']:.3f}); "
+                f"passes agree at Dice {sc['dice_passes']:.3f}, F1 {sc['f1_passes']:.3f}"
+            )
+    return record
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m emcourse.mito",
+        description="Fine-tune the shipped U-Net on the real HeLa mitochondria slices.",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the .npz to write (default: the data cache's)"
+    )
+    for key, value in DEFAULTS.items():
+        if key != "labels":
+            parser.add_argument(f"--{key}", type=type(value), default=value)
+    parser.add_argument(
+        "--labels", choices=("first", "revised"), default="first", help="the pass to learn from"
+    )
+    parser.add_argument(
+        "--standin", action="store_true", help="train on the stand-in when no real copy is found"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--from-scratch", action="store_true", help="random initial weights")
+    parser.add_argument(
+        "--baseline", action="store_true", help="also score the shipped network on the test slices"
+    )
+    args = parser.parse_args(argv)
+    from emcourse import data
+
+    try:
+        slices = data.load("hela-mito2d", standin=False)
+    except data.DataUnavailableError as exc:
+        if not args.standin:
+            print(
+                "emcourse: no real copy of hela-mito2d in the cache or the mirror, so there is "
+                f"nothing real to fine-tune on ({exc}). Fetch it with `emcourse data fetch "
+                "hela-mito2d`, or pass --standin to run on the synthetic stand-in (its scores "
+                "say nothing about real data).",
+                file=sys.stderr,
+            )
+            return 2
+        slices = data.load("hela-mito2d")
+    import torch
+
+    # one thread: on the shared 2-core machine at load 13 a training step took 0.86 s with
+    # one thread and 9.5 s with two (the threads wait on each other); alone, 2 are faster
+    torch.set_num_threads(args.threads)
+    settings = {k: getattr(args, k) for k in DEFAULTS}
+    kind = "real" if slices.source.real else "stand-in"
+    print(f"fine-tuning on {slices.source.accession} ({kind}; licence {slices.source.licence})")
+    out = args.out if args.out is not None else cached_path()
+    _run(slices, out, settings, from_scratch=args.from_scratch, baseline=args.baseline)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Fine-tuning the U-Net on the real HeLa mitochondria slices (``hela-mito2d``): the science.
+
+The command ``python -m emcourse.mito --out FILE`` (files, cache) calls these. It
+trains on the training slices z 1, 30, 60 only (the first pass's labels, inside the cell region),
+picks the probability threshold on a validation band of those slices, writes
+the weights as a ``.npz`` in the shipped format (:mod:`emcourse.segment.unet`)
+plus ``FILE.json`` (threshold, settings, scores), and then scores the test
+slices z 116 and 150 with :func:`emcourse.mito.predict_mito`: Dice and
+instance F1 at IoU 0.5 inside the cell region, against both passes, beside the
+agreement of the passes (the ceiling). The test slices are never used for
+training, the threshold or any other choice.
+
+Weights trained on these GPL-3 labels are not shipped with the course: they are
+made at run time; :func:`emcourse.mito.finetuned_weights` keeps them in the data cache
+(``<cache>/derived/``) and makes them on first use.
+
+Measured with the default settings (1,000 steps of 4 patches of 128^2, one torch
+thread): 157 s of CPU time for the whole command (loading, training, NumPy
+scoring), 21 min of wall time on the shared 2-core machine at load 10-14, peak
+memory 0.9 GB. Test Dice 0.667 (z 116) and 0.668 (z 150) against the first pass,
+from 0.297 and 0.254 for the shipped network; the passes agree at 0.984 and
+0.995 there. The issue's bar (0.80) is NOT reached yet.
+
+Two adaptations make the shipped network (trained on the 15 nm FIB-SEM stand-in)
+usable on these slices: the 10 nm slices are rescaled to 15 nm, and the grey
+levels of every slice are normalised by its own 1st/99th percentiles (these
+slices have a bright resin background and far less contrast between
+mitochondria and cytoplasm than the stand-in; the polarity, membranes dark,
+is the same).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+__all__ = ["DEFAULTS", "finetune", "prepare_slices", "score_test_slices"]
+
+#: Settings of the command (``--steps`` etc.); the realdata test uses these too.
+DEFAULTS = {"steps": 1000, "batch": 4, "size": 128, "lr": 2e-3, "seed": 0, "labels": "first"}
+GAP_PX = 64  # rows between a slice's training and validation bands at 15 nm (about 1 um)
+
+
+def prepare_slices(slices, zs, *, labels: str = "first") -> list[dict]:
+    """Each slice at the network's 15 nm: normalised image, mask, cell, and the training rows.
+
+    The bottom quarter of each slice's cell region (by rows) is its validation
+    band, separated from the training rows by :data:`GAP_PX` rows. ``labels``:
+    which pass to learn from, ``"first"`` or ``"revised"`` (more complete: it adds
+    the mitochondria the first pass missed); the cell region is the first pass's.
+    """
+    from skimage.transform import rescale
+
+    from emcourse.segment.predict import NETWORK_PIXEL_NM, to_network_grid
+
+    factor = slices.pixel_nm / NETWORK_PIXEL_NM
+    out = []
+    for z in zs:
+        s = slices.at(z)
+
+        def small(a, order):
+            return rescale(a, factor, order=order, anti_aliasing=False, preserve_range=True)
+
+        norm = to_network_grid(s["image"], slices.pixel_nm)  # as predict_mito sees it
+        mask = small((s[labels] > 0).astype(np.float32), 1) > 0.5
+        cell = small(s["cell"].astype(np.float32), 0) > 0.5
+        rows = np.flatnonzero(cell.any(1))
+        weights = np.cumsum(cell.sum(1))
+        split = int(np.searchsorted(weights, 0.75 * weights[-1]))
+        out.append(
+            {
+                "z": z,
+                "norm": norm,
+                "mask": mask,
+                "cell": cell,
+                "train_rows": (int(rows[0]), split - GAP_PX),
+                "val_rows": (split, int(rows[-1]) + 1),
+            }
+        )
+    return out
+
+
+def _batch(prepared, n, size, rng):
+    """``n`` patches centred in the cell's training rows, rotated, flipped, grey levels jittered."""
+    xs, ys, ws = [], [], []
+    for _ in range(n):
+        p = prepared[int(rng.integers(len(prepared)))]
+        r0, r1 = p["train_rows"]
+        cand = p["cand"]
+        cy, cx = cand[int(rng.integers(len(cand)))]
+        y0 = int(np.clip(cy - size // 2, r0, r1 - size))
+        x0 = int(np.clip(cx - size // 2, 0, p["norm"].shape[1] - size))
+        a, b, w = (p[k][y0 : y0 + size, x0 : x0 + size] for k in ("norm", "mask", "cell"))
+        k = int(rng.integers(4))
+        a, b, w = np.rot90(a, k), np.rot90(b, k), np.rot90(w, k)
+        if rng.random() < 0.5:
+            a, b, w = a[:, ::-1], b[:, ::-1], w[:, ::-1]
+        a = (a - 0.5) * rng.uniform(0.8, 1.25) + 0.5 + rng.uniform(-0.1, 0.1)
+        xs.append(a)
+        ys.append(b)
+        ws.append(w)
+    return [np.ascontiguousarray(np.stack(v)[:, None], np.float32) for v in (xs, ys, ws)]
+
+
+def _masked_loss(logits, target, weight):
+    """BCE + soft Dice counted only inside the cell (outside it, mitochondria are unlabelled)."""
+    import torch
+
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    bce = (bce * weight).sum() / weight.sum().clamp(min=1)
+    p = torch.sigmoid(logits) * weight
+    t = target * weight
+    return bce + 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+
+
+def _predict_band(model, p, rows):
+    """Probability of rows ``rows`` of a prepared slice (torch, padded to a multiple of 8)."""
+    import torch
+
+    r0, r1 = max(rows[0] - 32, 0), min(rows[1] + 32, p["norm"].shape[0])
+    img = p["norm"][r0:r1]
+    h, w = img.shape
+    img = np.pad(img, ((0, (-h) % 8), (0, (-w) % 8)), mode="reflect")
+    with torch.no_grad():
+        prob = torch.sigmoid(model(torch.from_numpy(np.ascontiguousarray(img))[None, None]))
+    return prob[0, 0, :h, :w].numpy()[rows[0] - r0 : rows[1] - r0]
+
+
+def _val_dice(model, prepared, thresholds) -> np.ndarray:
+    """Dice on the validation bands of the training slices (pooled) at each threshold."""
+    inter, total = np.zeros(len(thresholds)), np.zeros(len(thresholds))
+    for p in prepared:
+        prob = _predict_band(model, p, p["val_rows"])
+        r0, r1 = p["val_rows"]
+        cell, truth = p["cell"][r0:r1], p["mask"][r0:r1]
+        for i, t in enumerate(thresholds):
+            pred = (prob > t) & cell
+            inter[i] += (pred & truth).sum()
+            total[i] += pred.sum() + (truth & cell).sum()
+    return 2 * inter / np.maximum(total, 1)
+
+
+def finetune(
+    slices,
+    *,
+    steps,
+    batch,
+    size,
+    lr,
+    seed,
+    labels="first",
+    init=None,
+    val_every=250,
+    log=print,
+):
+    """Fine-tune ``init`` (weights; None: from scratch) on the training slices.
+
+    Returns ``(params, threshold, history)``: the weights as NumPy arrays, the
+    threshold with the best Dice on the validation bands, and a dict with the
+    validation Dice at each threshold tried, the loss curve and the seconds.
+    """
+    import torch
+
+    from emcourse.segment.hela2d import HELA2D_TRAIN_Z
+    from emcourse.segment.training import make_unet, state_to_numpy
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    prepared = prepare_slices(slices, [z for z in HELA2D_TRAIN_Z if z in slices.z], labels=labels)
+    for p in prepared:
+        r0, r1 = p["train_rows"]
+        band = np.zeros_like(p["cell"])
+        band[r0:r1] = p["cell"][r0:r1]
+        p["cand"] = np.argwhere(band)
+    model = make_unet()
+    if init is not None:
+        model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in init.items()})
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    start, losses = time.perf_counter(), []
+    for step in range(1, steps + 1):
+        model.train()
+        x, y, w = (torch.from_numpy(a) for a in _batch(prepared, batch, size, rng))
+        loss = _masked_loss(model(x), y, w)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        if step % val_every == 0 and step < steps:
+            model.eval()
+            val = float(_val_dice(model, prepared, [0.5])[0])
+            log(
+                f"  step {step}/{steps}: loss {np.mean(losses[-val_every:]):.3f}, validation "
+                f"Dice {val:.3f} at 0.5 ({time.perf_counter() - start:.0f} s)"
+            )
+    model.eval()
+    thresholds = np.round(np.arange(0.2, 0.85, 0.1), 2)
+    val_dice = _val_dice(model, prepared, thresholds)
+    best = float(thresholds[int(np.argmax(val_dice))])
+    history = {
+        "loss": losses,
+        "val_dice": dict(zip(thresholds.tolist(), val_dice.round(4).tolist(), strict=True)),
+        "seconds": time.perf_counter() - start,
+    }
+    return state_to_numpy(model), best, history
+
+
+def score_test_slices(slices, params, *, threshold=0.5, zs=None) -> dict[int, dict]:
+    """Scores on the test slices (z 116, 150) with the NumPy U-Net, per slice.
+
+    The prediction covers the cell region's bounding box plus 64 pixels (the
+    grey levels normalised by the whole slice's percentiles), which is all the
+    scores look at.
+    """
+    from emcourse.segment.hela2d import HELA2D_TEST_Z
+    from emcourse.segment.predict import predict_probability, score_mito
+
+    out = {}
+    for z in zs or [z for z in HELA2D_TEST_Z if z in slices.z]:
+        s = slices.at(z)
+        rows, cols = np.flatnonzero(s["cell"].any(1)), np.flatnonzero(s["cell"].any(0))
+        h, w = s["cell"].shape
+        box = (
+            slice(max(rows[0] - 64, 0), min(rows[-1] + 65, h)),
+            slice(max(cols[0] - 64, 0), min(cols[-1] + 65, w)),
+        )
+        limits = np.percentile(s["image"], [1, 99])
+        prob = np.zeros(s["cell"].shape, np.float32)
+        prob[box] = predict_probability(s["image"][box], slices.pixel_nm, params, limits=limits)
+        out[z] = score_mito(prob, slices, z, threshold=threshold)
+    return out
