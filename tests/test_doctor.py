@@ -234,7 +234,7 @@ def test_every_lesson_import_is_checked():
                 imported |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 imported.add(node.module.split(".")[0])
-    checked = {m.split(".")[0] for m in doctor.LESSON_MODULES}
+    checked = {m.split(".")[0] for m in (*doctor.LESSON_MODULES, *doctor.OPTIONAL_MODULES)}
     missing = imported - checked - set(sys.stdlib_module_names) - {"__future__", "emcourse"}
     assert not missing, f"add to doctor.LESSON_MODULES: {sorted(missing)}"
 

@@ -8,6 +8,7 @@ import dask.array as da
 import numpy as np
 import pytest
 import zarr
+from conftest import needs
 
 from emcourse import io, memory, segment
 
@@ -124,7 +125,10 @@ def test_read_ome_zarr_reads_version_05_and_micrometres_and_refuses_plain_zarr(t
 
 
 def test_the_same_graph_runs_on_a_local_distributed_cluster(tmp_path, volume):
-    distributed = pytest.importorskip("distributed")
+    try:
+        import distributed
+    except ImportError:
+        needs("distributed (pip install distributed)", "a LocalCluster to run the graph on")
     io.write_ome_zarr(tmp_path / "v.ome.zarr", volume, voxel_size_nm=15.0, chunks=(16, 32, 32))
     lazy, _ = io.read_ome_zarr(tmp_path / "v.ome.zarr")
     low, high = np.percentile(volume, [5, 40])

@@ -85,7 +85,12 @@ LESSON_MODULES = (
     "filelock",
     "tqdm",
     "torch",
+    "dask.array",
+    "stardist.matching",
 )
+# Imported by the package only for an optional extra that no lesson needs:
+# itk (emcourse[elastix]), the reference the CLEM B-spline tests compare with.
+OPTIONAL_MODULES = ("itk",)
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
