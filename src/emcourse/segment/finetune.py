@@ -35,7 +35,15 @@ import time
 
 import numpy as np
 
-__all__ = ["DEFAULTS", "finetune", "prepare_slices", "score_test_slices"]
+__all__ = [
+    "DEFAULTS",
+    "cell_crop",
+    "finetune",
+    "grey_contrast",
+    "prepare_slices",
+    "score_crop",
+    "score_test_slices",
+]
 
 #: Settings of the command (``--steps`` etc.); the realdata test uses these too.
 DEFAULTS = {"steps": 1000, "batch": 4, "size": 128, "lr": 2e-3, "seed": 0, "labels": "first"}
@@ -153,12 +161,19 @@ def finetune(
     init=None,
     val_every=250,
     log=print,
+    prepared=None,
+    fraction=1.0,
 ):
     """Fine-tune ``init`` (weights; None: from scratch) on the training slices.
 
     Returns ``(params, threshold, history)``: the weights as NumPy arrays, the
     threshold with the best Dice on the validation bands, and a dict with the
-    validation Dice at each threshold tried, the loss curve and the seconds.
+    validation Dice at each threshold tried, the loss curve, the seconds and
+    ``labelled_px``, the labelled (cell) pixels training drew from.
+    ``prepared``: the output of :func:`prepare_slices` for the training slices
+    (made here if omitted; pass it to save the rescaling over several runs).
+    ``fraction``: keep only the top ``fraction`` of each slice's training rows
+    (by cell pixels), for a learning curve against the labelled pixels.
     """
     import torch
 
@@ -167,12 +182,22 @@ def finetune(
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    prepared = prepare_slices(slices, [z for z in HELA2D_TRAIN_Z if z in slices.z], labels=labels)
+    if prepared is None:
+        zs = [z for z in HELA2D_TRAIN_Z if z in slices.z]
+        prepared = prepare_slices(slices, zs, labels=labels)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}.")
+    prepared = [dict(p) for p in prepared]  # the caller's list is left as it was
+    labelled = 0
     for p in prepared:
         r0, r1 = p["train_rows"]
+        per_row = np.cumsum(p["cell"][r0:r1].sum(1))
+        r1 = r0 + int(np.searchsorted(per_row, fraction * per_row[-1])) + 1
+        p["train_rows"] = (r0, max(r1, r0 + size))
         band = np.zeros_like(p["cell"])
         band[r0:r1] = p["cell"][r0:r1]
         p["cand"] = np.argwhere(band)
+        labelled += int(band.sum())
     model = make_unet()
     if init is not None:
         model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in init.items()})
@@ -203,6 +228,7 @@ def finetune(
         "loss": losses,
         "val_dice": dict(zip(thresholds.tolist(), val_dice.round(4).tolist(), strict=True)),
         "seconds": time.perf_counter() - start,
+        "labelled_px": labelled,
     }
     return state_to_numpy(model), best, history
 
@@ -231,3 +257,50 @@ def score_test_slices(slices, params, *, threshold=0.5, zs=None) -> dict[int, di
         prob[box] = predict_probability(s["image"][box], slices.pixel_nm, params, limits=limits)
         out[z] = score_mito(prob, slices, z, threshold=threshold)
     return out
+
+
+def cell_crop(cell, size: int) -> tuple[slice, slice]:
+    """The ``size`` x ``size`` window (inside the image) holding the most of the cell region.
+
+    The region is the labels dilated, not a whole cell: its centre of mass may
+    fall in the nucleus, outside it, so the window is found by its coverage.
+
+    Examples
+    --------
+    >>> cell = np.zeros((10, 10), bool); cell[6:9, 1:4] = True
+    >>> cell_crop(cell, 4)
+    (slice(5, 9, None), slice(0, 4, None))
+    """
+    from scipy import ndimage as ndi
+
+    cell = np.asarray(cell, bool)
+    h, w = cell.shape
+    size = min(int(size), h, w)
+    cover = ndi.uniform_filter(cell.astype(np.float32), size, mode="constant")
+    lo, hi = size // 2, size // 2 - size  # centres whose window stays in the image
+    inner = cover[lo : h + hi + 1, lo : w + hi + 1]
+    y0, x0 = np.unravel_index(int(np.argmax(inner)), inner.shape)
+    return slice(int(y0), int(y0) + size), slice(int(x0), int(x0) + size)
+
+
+def score_crop(prob, truth, cell, *, threshold: float = 0.5) -> float:
+    """Foreground Dice of ``prob > threshold`` against ``truth``, inside ``cell`` (one crop)."""
+    from emcourse.segment.hela2d import region_dice
+
+    return region_dice(truth, np.asarray(prob) > threshold, cell)
+
+
+def grey_contrast(image, mask, cell) -> dict:
+    """Grey levels inside ``cell``: mean of mitochondria and of the rest, their difference, and
+    the difference over the rest's standard deviation (contrast-to-noise, a texture-free view)."""
+    image = np.asarray(image, np.float64)
+    cell = np.asarray(cell, bool)
+    mask = np.asarray(mask, bool) & cell
+    rest = cell & ~mask
+    mito, other = image[mask].mean(), image[rest].mean()
+    return {
+        "mito": float(mito),
+        "rest": float(other),
+        "darker_by": float(other - mito),
+        "cnr": float((other - mito) / image[rest].std()),
+    }
