@@ -11,7 +11,7 @@ import numpy as np
 import scipy.fft as sfft
 from scipy import sparse
 
-_ELECTRON_REST_KEV = 510.99895
+from emcourse.sta import ctf as _ctf
 
 
 def tilt_scheme(
@@ -83,18 +83,19 @@ def tilt_scheme(
 
 
 def electron_wavelength(voltage_kv: float) -> float:
-    """Relativistic electron wavelength in angstrom (0.0197 at 300 kV)."""
-    v = voltage_kv * 1e3
-    return 12.2643247 / np.sqrt(v * (1 + v * 0.978466e-6))
+    """Relativistic electron wavelength in angstrom (0.0197 at 300 kV): :func:`.ctf.wavelength`."""
+    return _ctf.wavelength(voltage_kv)
 
 
 def _ctf_of_k(k, *, defocus_um, voltage_kv, cs_mm, amplitude_contrast):
-    lam = electron_wavelength(voltage_kv)
-    dz = defocus_um * 1e4
-    cs = cs_mm * 1e7
-    chi = np.pi * lam * dz * k**2 - 0.5 * np.pi * cs * lam**3 * k**4
-    a = amplitude_contrast
-    return -(np.sqrt(1 - a * a) * np.sin(chi) + a * np.cos(chi))
+    """The isotropic CTF at spatial frequencies ``k`` (1/A): :func:`.ctf.ctf_1d`, um in."""
+    return _ctf.ctf_1d(
+        k,
+        defocus=defocus_um * 1e4,
+        voltage=voltage_kv,
+        cs=cs_mm,
+        amplitude_contrast=amplitude_contrast,
+    )
 
 
 def ctf_1d(
