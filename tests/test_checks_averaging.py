@@ -15,7 +15,7 @@ def stub(*args):
     raise NotImplementedError("Replace this line with your code")
 
 
-# ----------------------------------------------------------------- sheet 10-05
+# ----------------------------------------------------------------- sheet 10-08
 
 
 def find_shift(reference, moved):
@@ -71,7 +71,7 @@ def test_rotation_error():
     assert not r.passed and "radians" in r.diagnosis
 
 
-# ----------------------------------------------------------------- sheet 10-06
+# ----------------------------------------------------------------- sheet 10-09
 
 
 def fsc_curve(a, b, shell_index=np.rint):

@@ -70,10 +70,10 @@ def test_half_map_prediction():
 
 CHOICES = {
     "01-the-tilt-series-and-its-metadata": (checks.exposure_dose_choice, "a"),
-    "03-tomograms-and-the-missing-wedge": (checks.missing_wedge_choice, "a"),
-    "04-finding-particles": (checks.recall_choice, "a"),
-    "05-aligning-and-averaging": (checks.einstein_choice, "b"),
-    "06-resolution-and-comparison": (checks.gold_standard_choice, "a"),
+    "06-tomograms-and-the-missing-wedge": (checks.missing_wedge_choice, "a"),
+    "07-finding-particles": (checks.recall_choice, "a"),
+    "08-aligning-and-averaging": (checks.einstein_choice, "b"),
+    "09-resolution-and-comparison": (checks.gold_standard_choice, "a"),
 }
 
 

@@ -19,7 +19,7 @@ GUIDE = (ROOT / "book/instructor-guide.md").read_text()
 
 
 def lesson_id(path: str) -> str:
-    """``notebooks/10-.../04-finding-particles`` -> ``10-04``; track 00 -> ``00``."""
+    """``notebooks/10-.../07-finding-particles`` -> ``10-07``; track 00 -> ``00``."""
     track, name = path.split("/")[1:3]
     return track[:2] if track.startswith("00") else f"{track[:2]}-{name[:2]}"
 

@@ -1,4 +1,4 @@
-"""Checks of the subtomogram-averaging sheet 10-05 (align and average).
+"""Checks of the subtomogram-averaging sheet 10-08 (align and average).
 
 Every check calls the learner's function on its own seeded synthetic data and
 compares with :mod:`emcourse.sta`'s answer, without showing it.
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------------------ sheet 10-05
+# ------------------------------------------------------------------ sheet 10-08
 
 
 def find_shift(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:

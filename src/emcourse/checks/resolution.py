@@ -1,4 +1,4 @@
-"""Checks of the subtomogram-averaging sheet 10-06 (resolution and comparison).
+"""Checks of the subtomogram-averaging sheet 10-09 (resolution and comparison).
 
 Every check calls the learner's function on its own seeded synthetic data and
 compares with :mod:`emcourse.sta`'s answer, without showing it.
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------------------ sheet 10-06
+# ------------------------------------------------------------------ sheet 10-09
 
 
 def fsc_curve(fn: Callable[[np.ndarray, np.ndarray], Any]) -> CheckResult:

@@ -1,6 +1,6 @@
 """Questions of the subtomogram-averaging sheets: predict, then run; and interpret.
 
-One prediction and one interpretation question per sheet (10-03 to 10-06).
+One prediction and one interpretation question per sheet (10-06 to 10-09).
 A prediction's result is computed from the data the sheet passes in (the
 tilt series it loaded, its score map, its reference), never typed in; each
 question's options are listed in the sheet as well, and a test compares them
@@ -33,7 +33,7 @@ def _radermacher(max_tilt_deg: float) -> float:
     return float(np.sqrt((a + np.sin(a) * np.cos(a)) / (a - np.sin(a) * np.cos(a))))
 
 
-# ------------------------------------------------------------------ sheet 10-03
+# ------------------------------------------------------------------ sheet 10-06
 
 
 def elongation_prediction(guess: Any, mdoc: list[dict]) -> CheckResult:
@@ -106,7 +106,7 @@ def missing_wedge_choice(answer: Any) -> CheckResult:
 missing_wedge_choice.options = _WEDGE_OPTIONS
 
 
-# ------------------------------------------------------------------ sheet 10-04
+# ------------------------------------------------------------------ sheet 10-07
 
 
 def low_threshold_prediction(
@@ -180,7 +180,7 @@ def recall_choice(answer: Any) -> CheckResult:
 recall_choice.options = _RECALL_OPTIONS
 
 
-# ------------------------------------------------------------------ sheet 10-05
+# ------------------------------------------------------------------ sheet 10-08
 
 
 def noise_prediction(guess: Any, reference, *, n: int = 16, seed: int = 0) -> CheckResult:
@@ -255,7 +255,7 @@ def einstein_choice(answer: Any) -> CheckResult:
 einstein_choice.options = _EINSTEIN_OPTIONS
 
 
-# ------------------------------------------------------------------ sheet 10-06
+# ------------------------------------------------------------------ sheet 10-09
 
 
 def half_map_prediction(guess: Any, *, threshold: float = 0.143) -> CheckResult:

@@ -1,9 +1,9 @@
 """Checks of the subtomogram-averaging sheets on tomograms and particle picking.
 
-Sheet 10-03 ("Simulate a tomogram and see the missing wedge"):
+Sheet 10-06 ("Simulate a tomogram and see the missing wedge"):
 :func:`dose_symmetric_order`, :func:`wedge_fraction` (its elongation prediction is in
 :mod:`.sta_questions`).
-Sheet 10-04 ("Find particles by template matching"): :func:`crowther_step`,
+Sheet 10-07 ("Find particles by template matching"): :func:`crowther_step`,
 :func:`picking_scores`, :func:`nms_peaks`, :func:`picks_on_tomogram`.
 """
 
@@ -39,7 +39,7 @@ def _run_cases(name: str, cases, message: str) -> CheckResult:
     return show(_all_passed(name, (case() for case in cases), message))
 
 
-# ------------------------------------------------------------------ sheet 10-03
+# ------------------------------------------------------------------ sheet 10-06
 
 
 def dose_symmetric_order(fn: Callable[[float, float], Any]) -> CheckResult:
@@ -191,7 +191,7 @@ def wedge_fraction(fn: Callable[[tuple], Any]) -> CheckResult:
     )
 
 
-# ------------------------------------------------------------------ sheet 10-04
+# ------------------------------------------------------------------ sheet 10-07
 
 
 def crowther_step(fn: Callable[[float, float], Any]) -> CheckResult:
