@@ -28,6 +28,8 @@ from emcourse.checks.clem_questions import *  # noqa: F403
 from emcourse.checks.clem_questions import __all__ as _clem_questions_all
 from emcourse.checks.ctf import *  # noqa: F403
 from emcourse.checks.ctf import __all__ as _ctf_all
+from emcourse.checks.dose import *  # noqa: F403
+from emcourse.checks.dose import __all__ as _dose_all
 from emcourse.checks.resolution import *  # noqa: F403
 from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.segmentation import *  # noqa: F403
@@ -59,6 +61,7 @@ TASKS = [
     *_resolution_all,
     *_sta_questions_all,
     *_ctf_all,
+    *_dose_all,
     *_segmentation_all,
     *_segmentation_models_all,
     *_segmentation_questions_all,

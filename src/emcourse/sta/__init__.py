@@ -10,6 +10,7 @@ the lessons:
 ``tomography``     tilt schemes, the CTF, projection, weighted back-projection
 ``tiltseries``     a tilt series' metadata (order, dose, axis, defocus); a simulated
                    cryo tilt series with its truth
+``dose``           the critical exposure, the exposure filter, a damage model of its own
 ``simulate``       the phantom molecule and simulated tomograms with ground truth
 ``matching``       template matching, peak picking, precision and recall, extraction
 ``alignment``      poses, alignment, averaging, gold-standard refinement, reference bias
@@ -53,6 +54,7 @@ from emcourse.sta.alignment import (
     half_sets,
     refine,
 )
+from emcourse.sta.dose import critical_exposure, exposure_filter
 from emcourse.sta.matching import (
     extract_subtomograms,
     find_peaks,
@@ -107,6 +109,8 @@ from emcourse.sta.tomography import (
 
 __all__ = [
     "SimulatedTiltSeries",
+    "critical_exposure",
+    "exposure_filter",
     "acquisition_order",
     "axial_difference",
     "dose_per_tilt",
