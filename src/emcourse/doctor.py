@@ -66,6 +66,7 @@ LESSON_MODULES = (
     "scipy.ndimage",
     "scipy.spatial",
     "skimage.measure",
+    "SimpleITK",
     "sklearn.ensemble",
     "matplotlib.pyplot",
     "mpl_toolkits.mplot3d",

@@ -18,6 +18,8 @@ from emcourse.checks.averaging import *  # noqa: F403
 from emcourse.checks.averaging import __all__ as _averaging_all
 from emcourse.checks.clem import *  # noqa: F403
 from emcourse.checks.clem import __all__ as _clem_all
+from emcourse.checks.clem_3d import *  # noqa: F403
+from emcourse.checks.clem_3d import __all__ as _clem_3d_all
 from emcourse.checks.clem_localise import *  # noqa: F403
 from emcourse.checks.clem_localise import __all__ as _clem_localise_all
 from emcourse.checks.clem_nonlinear import *  # noqa: F403
@@ -74,6 +76,7 @@ TASKS = [
     *_clem_questions_all,
     *_clem_localise_all,
     *_clem_nonlinear_all,
+    *_clem_3d_all,
 ]
 __all__ = [*_core_all, *TASKS, "TASKS"]
 for _name in TASKS:
