@@ -10,6 +10,9 @@ the lessons:
 ``tomography``     tilt schemes, the CTF, projection, weighted back-projection
 ``tiltseries``     a tilt series' metadata (order, dose, axis, defocus); a simulated
                    cryo tilt series with its truth
+``tsalign``        tilt-series alignment: cross-correlation, gold beads, the tilt axis
+``tsrecon``        the axis of a rod, WBP and SIRT about any axis, sharpness
+``rodseries``      a simulated HAADF tilt series of a needle (a stand-in)
 ``simulate``       the phantom molecule and simulated tomograms with ground truth
 ``matching``       template matching, peak picking, precision and recall, extraction
 ``alignment``      poses, alignment, averaging, gold-standard refinement, reference bias
@@ -61,6 +64,7 @@ from emcourse.sta.matching import (
 )
 from emcourse.sta.pipeline import SimulatedAverage, average_simulated, prepare_reference
 from emcourse.sta.resolution import fsc, resolution_at
+from emcourse.sta.rodseries import simulate_rod_series
 from emcourse.sta.rotations import (
     angular_sampling,
     covering_radius,
@@ -104,8 +108,49 @@ from emcourse.sta.tomography import (
     tilt_scheme,
     weighted_backprojection,
 )
+from emcourse.sta.tsalign import (
+    apply_shifts,
+    axis_scan,
+    bead_model,
+    bin_images,
+    coarse_alignment,
+    cross_correlation_shift,
+    detect_beads,
+    fit_tilt_axis,
+    gauge_free_error,
+    neighbour_shifts,
+    track_beads,
+)
+from emcourse.sta.tsrecon import (
+    even_odd_correlation,
+    gradient_energy,
+    rod_axis,
+    rod_offsets,
+    sirt,
+    turn_axis_to_y,
+    wbp_about_axis,
+)
 
 __all__ = [
+    "apply_shifts",
+    "axis_scan",
+    "bead_model",
+    "bin_images",
+    "coarse_alignment",
+    "cross_correlation_shift",
+    "detect_beads",
+    "fit_tilt_axis",
+    "gauge_free_error",
+    "neighbour_shifts",
+    "track_beads",
+    "even_odd_correlation",
+    "gradient_energy",
+    "rod_axis",
+    "rod_offsets",
+    "sirt",
+    "turn_axis_to_y",
+    "wbp_about_axis",
+    "simulate_rod_series",
     "SimulatedTiltSeries",
     "acquisition_order",
     "axial_difference",
