@@ -54,7 +54,7 @@ def rod_axis(images, tilts) -> dict:
     >>> img = np.zeros((3, 64, 64), np.float32)
     >>> yy, xx = np.indices((64, 64))
     >>> img[:, np.abs((yy - 32) * np.cos(0.1) - (xx - 32) * np.sin(0.1)) < 4] = 1.0
-    >>> abs(rod_axis(img, [-30.0, 0.0, 30.0])["axis"] - np.rad2deg(0.1)) < 0.2
+    >>> bool(abs(rod_axis(img, [-30.0, 0.0, 30.0])["axis"] - np.rad2deg(0.1)) < 0.2)
     True
     """
     t = np.deg2rad(np.asarray(tilts, dtype=float))
