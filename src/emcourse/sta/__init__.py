@@ -129,6 +129,7 @@ from emcourse.sta.tsrecon import (
     sirt,
     turn_axis_to_y,
     wbp_about_axis,
+    wbp_slab,
 )
 
 __all__ = [
@@ -150,6 +151,7 @@ __all__ = [
     "sirt",
     "turn_axis_to_y",
     "wbp_about_axis",
+    "wbp_slab",
     "simulate_rod_series",
     "SimulatedTiltSeries",
     "acquisition_order",

@@ -158,14 +158,18 @@ def _refine(resp, yx) -> np.ndarray:
     return out
 
 
-def detect_beads(image, *, radius: float, n_max: int = 30, margin: int = 8) -> np.ndarray:
+def detect_beads(
+    image, *, radius: float, n_max: int = 30, margin: int = 8, min_fraction: float = 0.3
+) -> np.ndarray:
     """Gold beads in one image: ``(m, 2)`` centres ``(y, x)`` in pixels, strongest first.
 
     Beads are dark discs: the matched filter is the negative Laplacian of a
     Gaussian of width ``radius / sqrt(2)``, whose response peaks at the centre of
     a disc of that radius. Peaks are kept if they stand above the background's
-    spread (the median plus 8 median absolute deviations) and lie ``margin``
-    pixels inside the image.
+    spread (the median plus 8 median absolute deviations) and at least
+    ``min_fraction`` of the strongest peak (gold beads are alike; the halo
+    around a bright feature is weaker), and lie ``margin`` pixels inside the
+    image.
 
     Examples
     --------
@@ -178,7 +182,7 @@ def detect_beads(image, *, radius: float, n_max: int = 30, margin: int = 8) -> n
     peaks = (resp == ndimage.maximum_filter(resp, size=int(2 * radius) | 1)) & (resp > 0)
     med = np.median(resp)
     mad = np.median(np.abs(resp - med)) + 1e-12
-    peaks &= resp > med + 8 * mad
+    peaks &= resp > max(med + 8 * mad, min_fraction * resp[peaks].max(initial=0.0))
     peaks[:margin], peaks[-margin:], peaks[:, :margin], peaks[:, -margin:] = (False,) * 4
     yx = np.argwhere(peaks)
     yx = yx[np.argsort(-resp[peaks])][:n_max]

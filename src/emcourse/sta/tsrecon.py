@@ -22,6 +22,7 @@ __all__ = [
     "sirt",
     "turn_axis_to_y",
     "wbp_about_axis",
+    "wbp_slab",
 ]
 
 
@@ -110,6 +111,26 @@ def wbp_about_axis(images, tilts, axis_deg: float, *, thickness: int) -> np.ndar
     turned = turn_axis_to_y(images, axis_deg)
     turned -= np.median(turned)
     return weighted_backprojection(turned, tilts, thickness=thickness)
+
+
+def wbp_slab(images, tilts, axis_deg: float, *, rows: slice, thickness: int) -> dict:
+    """WBP of a slab of aligned images, from all tilts and from the even and odd tilts apart.
+
+    The images are turned so the axis lies along y (:func:`turn_axis_to_y`),
+    the rows ``rows`` (along the axis) kept and their median subtracted; each
+    of the three reconstructions is ``(thickness, n_rows, nx)``. Returns
+    ``turned`` (the slab's projections, for SIRT or a library call), ``all``,
+    ``even`` and ``odd``.
+    """
+    turned = turn_axis_to_y(images, axis_deg)[:, rows]
+    turned -= np.median(turned)
+    t = np.asarray(tilts, dtype=float)
+    return {
+        "turned": turned,
+        "all": weighted_backprojection(turned, t, thickness=thickness),
+        "even": weighted_backprojection(turned[0::2], t[0::2], thickness=thickness),
+        "odd": weighted_backprojection(turned[1::2], t[1::2], thickness=thickness),
+    }
 
 
 def sirt(projections, angles, *, thickness: int, n_iter: int = 20, relax: float = 1.0):
