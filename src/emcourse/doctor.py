@@ -66,6 +66,8 @@ LESSON_MODULES = (
     "scipy.ndimage",
     "scipy.spatial",
     "skimage.measure",
+    "skimage.registration",
+    "skimage.transform",
     "sklearn.ensemble",
     "matplotlib.pyplot",
     "mpl_toolkits.mplot3d",
