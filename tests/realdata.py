@@ -55,7 +55,16 @@ NEUBIAS = (
     "8bbaa51d4df0edb61b36bf6a437c695bae1fe3ef/image_data"
 )
 
+ETSPY = (
+    "https://raw.githubusercontent.com/usnistgov/etspy/"
+    "9bb0ae48b96ed8d41e2b48c4971dd5a9d29918bf/etspy/tests/test_data"
+)
+
 REAL_FILES: dict[str, str] = {
+    # STA (issue 17, alignment lesson): the NIST HAADF-STEM tilt series
+    f"{ETSPY}/HAADF.mrc": "et-haadf-tiltseries/HAADF.mrc",
+    f"{ETSPY}/HAADF.rawtlt": "et-haadf-tiltseries/HAADF.rawtlt",
+    f"{ETSPY}/HAADF.txt": "et-haadf-tiltseries/HAADF.txt",
     "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-3197/map/emd_3197.map.gz": (
         "emdb/emd_3197.map.gz"
     ),

@@ -67,6 +67,8 @@ LESSON_MODULES = (
     "scipy.spatial",
     "skimage.measure",
     "SimpleITK",
+    "skimage.registration",
+    "skimage.transform",
     "sklearn.ensemble",
     "matplotlib.pyplot",
     "mpl_toolkits.mplot3d",

@@ -12,6 +12,8 @@ from emcourse.checks import _ladder
 from emcourse.checks._core import *  # noqa: F403
 from emcourse.checks._core import NOT_DONE, STRICT_ENV  # noqa: F401
 from emcourse.checks._core import __all__ as _core_all
+from emcourse.checks.alignment_ts import *  # noqa: F403
+from emcourse.checks.alignment_ts import __all__ as _alignment_ts_all
 from emcourse.checks.archives import *  # noqa: F403
 from emcourse.checks.archives import __all__ as _archives_all
 from emcourse.checks.averaging import *  # noqa: F403
@@ -58,6 +60,7 @@ from emcourse.checks.tomograms import __all__ as _tomograms_all
 TASKS = [
     *_archives_all,
     *_tiltseries_all,
+    *_alignment_ts_all,
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,

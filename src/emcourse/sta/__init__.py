@@ -11,6 +11,9 @@ the lessons:
 ``tiltseries``     a tilt series' metadata (order, dose, axis, defocus); a simulated
                    cryo tilt series with its truth
 ``dose``           the critical exposure, the exposure filter, a damage model of its own
+``tsalign``        tilt-series alignment: cross-correlation, gold beads, the tilt axis
+``tsrecon``        the axis of a rod, WBP and SIRT about any axis, sharpness
+``rodseries``      a simulated HAADF tilt series of a needle (a stand-in)
 ``simulate``       the phantom molecule and simulated tomograms with ground truth
 ``matching``       template matching, peak picking, precision and recall, extraction
 ``alignment``      poses, alignment, averaging, gold-standard refinement, reference bias
@@ -63,6 +66,7 @@ from emcourse.sta.matching import (
 )
 from emcourse.sta.pipeline import SimulatedAverage, average_simulated, prepare_reference
 from emcourse.sta.resolution import fsc, resolution_at
+from emcourse.sta.rodseries import simulate_rod_series
 from emcourse.sta.rotations import (
     angular_sampling,
     covering_radius,
@@ -106,8 +110,51 @@ from emcourse.sta.tomography import (
     tilt_scheme,
     weighted_backprojection,
 )
+from emcourse.sta.tsalign import (
+    apply_shifts,
+    axis_scan,
+    bead_model,
+    bin_images,
+    coarse_alignment,
+    cross_correlation_shift,
+    detect_beads,
+    fit_tilt_axis,
+    gauge_free_error,
+    neighbour_shifts,
+    track_beads,
+)
+from emcourse.sta.tsrecon import (
+    even_odd_correlation,
+    gradient_energy,
+    rod_axis,
+    rod_offsets,
+    sirt,
+    turn_axis_to_y,
+    wbp_about_axis,
+    wbp_slab,
+)
 
 __all__ = [
+    "apply_shifts",
+    "axis_scan",
+    "bead_model",
+    "bin_images",
+    "coarse_alignment",
+    "cross_correlation_shift",
+    "detect_beads",
+    "fit_tilt_axis",
+    "gauge_free_error",
+    "neighbour_shifts",
+    "track_beads",
+    "even_odd_correlation",
+    "gradient_energy",
+    "rod_axis",
+    "rod_offsets",
+    "sirt",
+    "turn_axis_to_y",
+    "wbp_about_axis",
+    "wbp_slab",
+    "simulate_rod_series",
     "SimulatedTiltSeries",
     "critical_exposure",
     "exposure_filter",
