@@ -24,6 +24,7 @@ import numpy as np
 
 from emcourse.data import kinds_hela2d as _hela2d
 from emcourse.data import kinds_micrograph as _micrograph
+from emcourse.data import kinds_wheel as _wheel
 from emcourse.data.kinds_relion5 import RELION5_KINDS
 from emcourse.data.messages import short, unavailable
 from emcourse.data.partial import (
@@ -557,6 +558,7 @@ KINDS: dict[str, Kind] = {
         Kind("micrograph", **_micrograph.KIND),
         *(Kind(*args) for args in RELION5_KINDS),  # data/kinds_relion5.py
         Kind("mito-slices", **_hela2d.KIND),  # data/kinds_hela2d.py
+        Kind("sample-wheel-tomogram", **_wheel.KIND),  # data/kinds_wheel.py
     )
 }
 
