@@ -80,7 +80,7 @@ def test_stand_in_mimics_the_real_tomogram(sim):
 
 
 def test_shell_matching_finds_the_nine_stand_in_shells(sim):
-    scores, radius = sta.match_shells(sim["tomogram"], np.arange(9, 17), wedge=(-60, 60))
+    scores, radius = sta.match_shells(sim["tomogram"], np.arange(9, 15), wedge=(-60, 60))
     found, r, s = sta.find_shells(scores, radius, n=12, min_distance=12)
     drop = int(np.argmax(-np.diff(s))) + 1
     assert drop == 9

@@ -28,6 +28,8 @@ from emcourse.checks.clem_questions import *  # noqa: F403
 from emcourse.checks.clem_questions import __all__ as _clem_questions_all
 from emcourse.checks.ctf import *  # noqa: F403
 from emcourse.checks.ctf import __all__ as _ctf_all
+from emcourse.checks.real_tomogram import *  # noqa: F403
+from emcourse.checks.real_tomogram import __all__ as _real_tomogram_all
 from emcourse.checks.resolution import *  # noqa: F403
 from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.segmentation import *  # noqa: F403
@@ -54,6 +56,7 @@ from emcourse.checks.tomograms import __all__ as _tomograms_all
 TASKS = [
     *_archives_all,
     *_tiltseries_all,
+    *_real_tomogram_all,
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,

@@ -30,6 +30,7 @@ __all__ = [
     "fit_sphere",
     "fit_sphere_geometric",
     "group_points",
+    "lattice_spacing",
     "match_points",
     "match_shells",
     "shared_box_pairs",
@@ -203,6 +204,18 @@ def sphere_picks(centre, radius: float, *, spacing: float):
     rho = np.sqrt(1 - z * z)
     normals = np.c_[z, rho * np.sin(phi), rho * np.cos(phi)]
     return np.asarray(centre, float) + radius * normals, normals
+
+
+def lattice_spacing(points) -> float:
+    """The median distance from each point to its nearest neighbour.
+
+    Examples
+    --------
+    >>> lattice_spacing([[0, 0, 0], [0, 0, 2], [0, 0, 5]])
+    2.0
+    """
+    p = np.asarray(points, float)
+    return float(np.median(cKDTree(p).query(p, k=2)[0][:, 1]))
 
 
 def group_points(points, *, link: float) -> np.ndarray:

@@ -31,7 +31,8 @@ REAL_TS01 = {
     "shell_snr": 1.03,  # shell contrast over the background spread
     "radii": (10.9, 12.2),  # lattice sphere radii (voxels), from tomo_point.npy
     "lattice_spacing": 1.70,  # median nearest-neighbour distance (voxels)
-    "fibonacci_spacing": 2.05,  # the stand-in's spiral spacing that gives that distance
+    "fibonacci_spacing": 2.2,  # the stand-in's spiral spacing that gives that distance
+    "lattice_jitter": 0.3,  # the stand-in lattice points' scatter about the spiral (voxels)
     "std": 0.0457,
 }
 
@@ -121,7 +122,7 @@ def simulate_vlp_tomogram(*, n: int = 9, seed: int = 0, measured: dict | None = 
         shell = np.roll(shell, tuple(np.rint(frac).astype(int)), axis=(0, 1, 2))
         signal[sl] += shell[sub]
         pos, nrm = sphere_picks(c, r, spacing=m["fibonacci_spacing"])
-        pos = pos + rng.normal(scale=0.15, size=pos.shape)
+        pos = pos + rng.normal(scale=m["lattice_jitter"], size=pos.shape)
         nrm = nrm + rng.normal(scale=0.07, size=nrm.shape)  # about 4 degrees off radial
         nrm /= np.linalg.norm(nrm, axis=1, keepdims=True)
         gap = rng.normal(size=3)  # a hole in the lattice: the cap around a random direction
