@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from emcourse.checks._core import CheckResult, _all_passed, check_function, show
+from emcourse.checks._core import CheckResult, check_function
 from emcourse.checks._questions import choice, prediction, unset
+from emcourse.checks.tomograms import _run_cases
 
 __all__ = [
     "half_set_split_choice",
@@ -23,10 +24,6 @@ __all__ = [
     "outward_normals",
     "sphere_pick_recall_prediction",
 ]
-
-
-def _run_cases(name: str, cases, message: str) -> CheckResult:
-    return show(_all_passed(name, (case() for case in cases), message))
 
 
 def _lattice(seed: int, factor: int):
