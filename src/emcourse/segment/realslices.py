@@ -190,12 +190,12 @@ def real_slices_table(results: dict[str, list[dict]]) -> str:
     >>> row = {"z": 116, "dice": 0.5, "dice_revised": 0.55, "f1": None, "f1_revised": None,
     ...        "dice_passes": 0.98, "f1_passes": 0.9, "marked": 0.2, "labelled": 0.15}
     >>> print(real_slices_table({"a mask": [row]}))
-    method                      z     Dice first  revised  F1 first  revised  marked
-    a mask                      116        0.500    0.550         -        -     20%
-    the two passes (ceiling)    116        0.980        -     0.900        -     15%
+    method                         z     Dice first  revised  F1 first  revised  marked
+    a mask                         116        0.500    0.550         -        -     20%
+    the two passes (ceiling)       116        0.980        -     0.900        -     15%
     """
     head = ("method", "z", "Dice first", "revised", "F1 first", "revised", "marked")
-    widths = (27, 4, 11, 8, 9, 8, 7)
+    widths = (30, 4, 11, 8, 9, 8, 7)
 
     def line(cells):
         first = [f"{str(c)[:w]:{w}s}" for c, w in zip(cells[:2], widths[:2], strict=True)]
