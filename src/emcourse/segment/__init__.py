@@ -33,9 +33,9 @@ from emcourse.segment.morphometry import __all__ as _morphometry_all
 from emcourse.segment.predict import *  # noqa: F403
 from emcourse.segment.predict import __all__ as _predict_all
 from emcourse.segment.preprocess import *  # noqa: F403
+from emcourse.segment.preprocess import __all__ as _preprocess_all
 from emcourse.segment.realslices import *  # noqa: F403
 from emcourse.segment.realslices import __all__ as _realslices_all
-from emcourse.segment.preprocess import __all__ as _preprocess_all
 from emcourse.segment.splits import *  # noqa: F403
 from emcourse.segment.splits import __all__ as _splits_all
 from emcourse.segment.standin import *  # noqa: F403
