@@ -40,13 +40,13 @@ def test_2d_instances_keep_mitochondrion_sized_objects():
     """A typical real mitochondrion in 2D (260 x 600 nm at 10 nm) is kept; a ball rule drops it."""
     from skimage.draw import ellipse
 
-    from emcourse.segment.classical import instances_from_mask, instances_from_mask_2d
+    from emcourse.segment.classical import instances_from_mask
 
     mask = np.zeros((120, 200), bool)
     mask[ellipse(60, 50, 13, 30)] = True  # ~1,200 px, the median first-pass object
     mask[ellipse(60, 140, 13, 30)] = True
     mask[10:14, 10:14] = True  # debris, smaller than a 200 nm disc (315 px)
-    labels = instances_from_mask_2d(mask, pixel_nm=10.0)
+    labels = instances_from_mask(mask, voxel_size=10.0)  # one 2D slice
     assert len(np.unique(labels)) - 1 == 2 and labels[12, 12] == 0
     # the slice as a volume: the ball's 4,189 voxels demanded in pixels, both objects lost
     assert instances_from_mask(mask[None], voxel_size=10.0).max() == 0

@@ -74,18 +74,18 @@ def score_mito(prob, slices, z: int, *, threshold: float = 0.5) -> dict:
 
     Inside the cell region: foreground Dice and instance F1 at IoU 0.5 (instances:
     threshold, holes filled, pieces smaller than a 200 nm disc removed, touching ones
-    split by a watershed, :func:`~emcourse.segment.instances_from_mask_2d`) against the first
-    pass (``dice``, ``f1``) and the revised pass (``dice_revised``,
+    split by a watershed: :func:`~emcourse.segment.instances_from_mask` on the 2D
+    slice) against the first pass (``dice``, ``f1``) and the revised pass (``dice_revised``,
     ``f1_revised``); and the agreement of the two passes (``dice_passes``,
     ``f1_passes``: the ceiling for any method).
     """
-    from emcourse.segment.classical import instances_from_mask_2d
+    from emcourse.segment.classical import instances_from_mask
     from emcourse.segment.hela2d import region_dice, region_instance_f1
 
     s = slices.at(z)
     cell = s["cell"]
     mask = (np.asarray(prob) > threshold) & cell
-    inst = instances_from_mask_2d(mask, pixel_nm=slices.pixel_nm)
+    inst = instances_from_mask(mask, voxel_size=slices.pixel_nm)
     return {
         "dice": region_dice(s["first"], mask, cell),
         "dice_revised": region_dice(s["revised"], mask, cell),
