@@ -156,3 +156,19 @@ def test_unknown_tomogram_and_missing_columns_are_refused():
         io.relion5_voxels(particles, tomograms, 1.0)
     with pytest.raises(ValueError, match="no column rlnCenteredCoordinateZAngst"):
         io.relion5_voxels(particles.drop(columns=XYZ[2]), tomograms, 1.0)
+
+
+def test_random_half_sets_of_the_real_lattice_share_boxes():
+    """The lesson "Measure resolution and compare with the archive" states these for TS_01."""
+    from emcourse import sta
+
+    blocks, _ = _real()
+    ts01 = blocks["particles"][blocks["particles"]["rlnTomoName"] == "TS_01"]
+    box = float(
+        blocks["optics"]["rlnImageSize"].iloc[0] * blocks["optics"]["rlnImagePixelSize"].iloc[0]
+    )
+    got = sta.cross_half_neighbours(ts01[XYZ].to_numpy(), ts01["rlnRandomSubset"].to_numpy(), box)
+    assert box == pytest.approx(259.2)
+    assert got["nearest"] == pytest.approx(72.0, abs=2.0)  # the Gag lattice's spacing
+    assert 0.45 < got["nearest_other_half"] < 0.56  # a random split: about half
+    assert got["particles"] > 0.99  # nearly every particle shares its box with the other half
