@@ -34,6 +34,12 @@ from emcourse.io.mrc import (
 from emcourse.io.ndjson import read_ndjson_points
 from emcourse.io.omezarr import ome_zarr_metadata, read_ome_zarr, write_ome_zarr
 from emcourse.io.relion5 import check_star_rows, read_tilt_series_star
+from emcourse.io.relion5_export import (
+    centred_angstrom,
+    relion5_voxels,
+    write_relion5_particles,
+    write_relion5_tomograms,
+)
 from emcourse.io.star import read_particles_star, read_star, write_particles_star
 from emcourse.io.tiltfiles import read_fei_tomography_log, read_rawtlt
 from emcourse.io.transformix import have_transformix, transformix_image, transformix_points
@@ -97,4 +103,8 @@ __all__ = [
     "check_star_rows",
     "write_mrc",
     "write_particles_star",
+    "centred_angstrom",
+    "relion5_voxels",
+    "write_relion5_particles",
+    "write_relion5_tomograms",
 ]

@@ -67,17 +67,20 @@ from emcourse.sta.matching import (
     template_match,
 )
 from emcourse.sta.pipeline import SimulatedAverage, average_simulated, prepare_reference
-from emcourse.sta.resolution import fsc, resolution_at
+from emcourse.sta.resolution import cross_half_neighbours, fsc, resolution_at
 from emcourse.sta.rodseries import simulate_rod_series
 from emcourse.sta.rotations import (
     angular_sampling,
+    box_extent,
     covering_radius,
     crowther_step,
     euler_to_matrix,
     local_rotations,
     matrix_to_euler,
+    neighbour_spacing,
     random_rotations,
     rotation_angle_between,
+    swept_diameter,
 )
 from emcourse.sta.sampling import (
     WORKERS,
@@ -178,8 +181,12 @@ __all__ = [
     "average",
     "average_simulated",
     "bin_volume",
+    "box_extent",
     "covering_radius",
+    "cross_half_neighbours",
     "crowther_step",
+    "neighbour_spacing",
+    "swept_diameter",
     "ctf_1d",
     "ctf_2d",
     "einstein_from_noise",
