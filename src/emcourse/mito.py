@@ -10,19 +10,8 @@ z 116 and 150; the science is in :mod:`emcourse.segment.finetune` and
 Weights trained on these GPL-3 labels are not shipped with the course: they are
 made at run time and kept in the data cache (:func:`cached_path`).
 
-Measured with the default settings (the shipped network grown to twice its width,
-16-32-64-128 channels, by :func:`~emcourse.segment.finetune.widen`, so that training
-starts from its prediction; 3,000 steps of 4 patches of 128^2 learning from the first
-pass; one torch thread): 798 s of CPU time for the whole command (loading, training,
-NumPy scoring), 14.5 min of wall time on the shared 2-core machine at load about 15,
-peak memory 1.3 GB. Threshold 0.1, chosen on the validation bands (Dice 0.770 there).
-Test Dice 0.833 (z 116) and 0.761 (z 150) against the first pass (0.826 and 0.760
-against the revised one), instance F1 at IoU 0.5 0.746 and 0.550 (0.714 and 0.524);
-the shipped network scores 0.297 and 0.254 (F1 0); the passes agree at 0.984 and
-0.995 (F1 0.959 and 0.938). The issue's bar (Dice 0.80) is reached on z 116, NOT on
-z 150. The validation Dice stops rising after about 1,000-2,000 steps while the
-training loss keeps falling (three slices are little to learn from), so more steps
-alone do not close the gap: 6,000 steps of the shipped width scored lower.
+What the command's defaults measure (time, memory, every score): see
+:mod:`emcourse.segment.finetune`.
 """
 
 from __future__ import annotations
