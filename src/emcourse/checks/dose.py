@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from emcourse.checks._core import CheckResult, check_function
+from emcourse.checks._core import CheckResult, _run_cases, check_function
 from emcourse.checks._questions import choice, prediction, unset
-from emcourse.checks.tiltseries import _run_cases
 
 __all__ = [
     "circular_gain_choice",

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from emcourse.checks._core import CheckResult, check_function
+from emcourse.checks._core import CheckResult, _run_cases, check_function
 from emcourse.checks._questions import choice, prediction, unset
-from emcourse.checks.tomograms import _run_cases
 
 __all__ = [
     "half_set_split_choice",

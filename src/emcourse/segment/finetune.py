@@ -47,6 +47,7 @@ import numpy as np
 
 __all__ = [
     "DEFAULTS",
+    "cell_box",
     "cell_crop",
     "finetune",
     "grey_contrast",
@@ -300,17 +301,30 @@ def score_test_slices(slices, params, *, threshold=0.5, zs=None) -> dict[int, di
     out = {}
     for z in zs or [z for z in HELA2D_TEST_Z if z in slices.z]:
         s = slices.at(z)
-        rows, cols = np.flatnonzero(s["cell"].any(1)), np.flatnonzero(s["cell"].any(0))
-        h, w = s["cell"].shape
-        box = (
-            slice(max(rows[0] - 64, 0), min(rows[-1] + 65, h)),
-            slice(max(cols[0] - 64, 0), min(cols[-1] + 65, w)),
-        )
+        box = cell_box(s["cell"], 64)
         limits = np.percentile(s["image"], [1, 99])
         prob = np.zeros(s["cell"].shape, np.float32)
         prob[box] = predict_probability(s["image"][box], slices.pixel_nm, params, limits=limits)
         out[z] = score_mito(prob, slices, z, threshold=threshold)
     return out
+
+
+def cell_box(cell, margin: int) -> tuple[slice, slice]:
+    """The cell region's bounding box grown by ``margin`` pixels, clipped to the image.
+
+    Examples
+    --------
+    >>> cell = np.zeros((10, 10), bool); cell[4:6, 2:3] = True
+    >>> cell_box(cell, 3)
+    (slice(1, 9, None), slice(0, 6, None))
+    """
+    cell = np.asarray(cell, bool)
+    rows, cols = np.flatnonzero(cell.any(1)), np.flatnonzero(cell.any(0))
+    h, w = cell.shape
+    return (
+        slice(max(int(rows[0]) - margin, 0), min(int(rows[-1]) + 1 + margin, h)),
+        slice(max(int(cols[0]) - margin, 0), min(int(cols[-1]) + 1 + margin, w)),
+    )
 
 
 def cell_crop(cell, size: int) -> tuple[slice, slice]:

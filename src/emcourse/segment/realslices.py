@@ -54,17 +54,11 @@ MARGIN_NM = 300.0
 
 
 def _window(slices, z: int, crop_nm: float | None) -> dict:
-    from emcourse.segment.finetune import cell_crop
+    from emcourse.segment.finetune import cell_box, cell_crop
 
     s = slices.at(z)
     if crop_nm is None:  # the whole cell region, with a margin of context for the filters
-        margin = int(round(MARGIN_NM / slices.pixel_nm))
-        h, w = s["cell"].shape
-        rows, cols = np.flatnonzero(s["cell"].any(1)), np.flatnonzero(s["cell"].any(0))
-        box = (
-            slice(max(rows[0] - margin, 0), min(rows[-1] + 1 + margin, h)),
-            slice(max(cols[0] - margin, 0), min(cols[-1] + 1 + margin, w)),
-        )
+        box = cell_box(s["cell"], int(round(MARGIN_NM / slices.pixel_nm)))
     else:
         box = cell_crop(s["cell"], int(round(crop_nm / slices.pixel_nm)))
     lo, hi = np.percentile(s["image"], [1, 99])
