@@ -167,7 +167,8 @@ def test_real_wheel_is_served_and_read_through_the_data_layer(archive_server):
     assert np.median(sta.angular_error(radial, out["vectors"][:, 1])) < 6
 
 
-def test_stand_in_loads_offline(monkeypatch):
+def test_stand_in_loads_offline(data_env, monkeypatch):
+    """Offline in an empty cache (data_env), not the user's, which may hold the real wheel."""
     from emcourse import data
 
     monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
