@@ -1,0 +1,305 @@
+"""Touching mitochondria apart: a U-Net that predicts foreground and boundaries, then a watershed.
+
+A network that only says "mitochondrion or not" leaves two touching
+mitochondria as one blob; a threshold and connected components then count
+them as one. This module's network (the course's U-Net, :mod:`emcourse.segment.unet`,
+with two outputs) also predicts each object's **boundary**: the pixels of an
+object next to the background or another object. Its interior minus the
+boundary gives one seed per object, and a watershed grows the seeds back over
+the foreground (:func:`seeded_watershed`). :func:`compare_methods` scores it
+beside a threshold with connected components and a threshold with the classical
+distance-transform watershed (:func:`emcourse.segment.classical.split_touching`).
+
+The weights (``weights/unet-mito-boundary.npz``, read by :func:`read_boundary_unet`)
+are made by ``python -m emcourse.segment.instances_deep --train`` on the tuning block of
+the HeLa stand-in only (the lessons' split with a gap; the held-out block never seen),
+from random weights or, with ``--from-shipped``, from the shipped one-output U-Net
+(which saw slices 0-47 of the same volume: 48 slices from the held-out block, fewer
+than the tallest mitochondrion spans; see its model card).
+Training needs torch; everything else here is NumPy, SciPy and scikit-image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from skimage import measure, segmentation
+
+from emcourse.segment.classical import split_touching
+from emcourse.segment.metrics import match_instances
+
+__all__ = [
+    "BOUNDARY_CHANNELS",
+    "BOUNDARY_SHA256",
+    "BOUNDARY_WEIGHTS",
+    "boundary_targets",
+    "compare_methods",
+    "instance_methods",
+    "predict_boundaries",
+    "read_boundary_unet",
+    "seeded_watershed",
+    "standin_split",
+    "train_boundary_unet",
+]
+
+#: Widths of the boundary network: half the shipped U-Net's, four times cheaper to run.
+BOUNDARY_CHANNELS = (4, 8, 16, 32)
+BOUNDARY_WEIGHTS = Path(__file__).resolve().parent / "weights" / "unet-mito-boundary.npz"
+#: sha256 of the boundary weights once shipped (empty: not checked).
+BOUNDARY_SHA256 = ""
+#: The stand-in the weights were trained on: the lessons' ``empiar-10982-hela-cell`` offline.
+STANDIN_SHAPE, STANDIN_SEED, VOXEL_NM = (128, 256, 256), 0, 15.0
+#: Seeds smaller than this (pixels of one slice, voxels of a volume) are noise, not objects.
+MIN_SEED = 12
+
+
+def boundary_targets(labels) -> np.ndarray:
+    """Training targets from instance labels, slice by slice: 0 background, 1 inside, 2 boundary.
+
+    The boundary is every object pixel with a 4-neighbour (in its z slice) outside
+    that object: background or another object. Two touching objects therefore get
+    a wall two pixels thick between them. Pixels on the image's edge are not
+    boundary there (the object goes on beyond the view).
+
+    Examples
+    --------
+    >>> lab = np.zeros((1, 4, 6), int); lab[0, :, :3] = 1; lab[0, :, 3:] = 2
+    >>> boundary_targets(lab)[0]
+    array([[1, 1, 2, 2, 1, 1],
+           [1, 1, 2, 2, 1, 1],
+           [1, 1, 2, 2, 1, 1],
+           [1, 1, 2, 2, 1, 1]], dtype=uint8)
+    """
+    labels = np.asarray(labels)
+    flat = labels.ndim == 2
+    labels = labels[None] if flat else labels
+    out = np.zeros(labels.shape, np.uint8)
+    for z, lab in enumerate(labels):
+        edge = segmentation.find_boundaries(lab, connectivity=1, mode="inner")
+        out[z][lab > 0] = 1
+        out[z][edge & (lab > 0)] = 2
+    return out[0] if flat else out
+
+
+def seeded_watershed(fg, bd, *, threshold: float = 0.5, min_seed: int = MIN_SEED) -> np.ndarray:
+    """Instances from foreground and boundary probabilities (2D or 3D): seeds, then a watershed.
+
+    Seeds are the connected regions where the foreground is above ``threshold``
+    and the boundary below it (``min_seed`` pixels or more); the watershed of the
+    boundary probability floods from them over the foreground mask, so each
+    foreground pixel joins the seed it reaches without crossing a boundary.
+
+    Examples
+    --------
+    >>> fg = np.zeros((5, 9)); fg[1:4, 1:8] = 1
+    >>> bd = np.zeros((5, 9)); bd[:, 4] = 1  # a wall through the middle of one blob
+    >>> seeded_watershed(fg, bd, min_seed=1)[2]
+    array([0, 1, 1, 1, 2, 2, 2, 2, 0], dtype=int32)
+    """
+    fg, bd = np.asarray(fg, np.float32), np.asarray(bd, np.float32)
+    mask = fg > threshold
+    seeds = measure.label(mask & (bd < threshold))
+    sizes = np.bincount(seeds.ravel())
+    seeds[(sizes < min_seed)[seeds]] = 0
+    return segmentation.watershed(bd, seeds, mask=mask).astype(np.int32)
+
+
+def instance_methods(fg, bd, *, voxel_size: float, threshold: float = 0.5) -> dict:
+    """Instance labels of the three methods from the network's foreground and boundary maps.
+
+    ``threshold + components``: foreground above ``threshold``, connected components;
+    ``threshold + distance watershed``: the same mask split by the classical
+    distance-transform watershed (cores deeper than 75 nm,
+    :func:`~emcourse.segment.classical.split_touching`); ``boundary network +
+    watershed``: :func:`seeded_watershed`. Objects smaller than a seed are dropped
+    from all three alike.
+    """
+    mask = np.asarray(fg) > threshold
+    out = {
+        "threshold + components": measure.label(mask).astype(np.int32),
+        "threshold + distance watershed": split_touching(
+            mask, core_nm=75.0, voxel_size=voxel_size
+        ).astype(np.int32),
+        "boundary network + watershed": seeded_watershed(fg, bd, threshold=threshold),
+    }
+    for lab in out.values():
+        sizes = np.bincount(lab.ravel())
+        lab[(sizes < MIN_SEED)[lab]] = 0
+    return out
+
+
+def compare_methods(truth, fg, bd, *, voxel_size: float, region=None, threshold: float = 0.5):
+    """Instance scores (IoU 0.5) of the three :func:`instance_methods` against ``truth``.
+
+    With ``region``, predictions are cut to it (the truth lies inside), as for the
+    real slices' cell. Returns ``{method: InstanceScores}``.
+    """
+    labels = instance_methods(fg, bd, voxel_size=voxel_size, threshold=threshold)
+    if region is not None:
+        region = np.asarray(region, bool)
+        labels = {k: np.where(region, v, 0) for k, v in labels.items()}
+    return {k: match_instances(truth, v, threshold=0.5) for k, v in labels.items()}
+
+
+def read_boundary_unet(path=None, *, check: bool = True) -> dict:
+    """The shipped boundary network's weights (``path``: another ``.npz`` of the same design)."""
+    path = Path(BOUNDARY_WEIGHTS if path is None else path)
+    raw = path.read_bytes()
+    if check and path == BOUNDARY_WEIGHTS and BOUNDARY_SHA256:
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != BOUNDARY_SHA256:
+            raise ValueError(f"{path.name}: sha256 {digest}, expected {BOUNDARY_SHA256}")
+    with np.load(io.BytesIO(raw)) as f:
+        return {k: f[k].astype(np.float32) for k in f.files}
+
+
+def predict_boundaries(volume, params=None, *, limits=None) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground and boundary probabilities (each the volume's shape) of every z slice (NumPy)."""
+    from emcourse.segment.unet import unet_predict
+
+    params = read_boundary_unet() if params is None else params
+    prob = unet_predict(volume, params, limits=limits)
+    return prob[:, 0], prob[:, 1]
+
+
+def standin_split(vol_labels, n_slices: int):
+    """The lessons' tuning and held-out blocks: 32 held-out slices, a gap of the tallest object."""
+    from emcourse.segment.splits import HELD_OUT_SLICES, block_split, longest_extent
+
+    gap = longest_extent(vol_labels)
+    return block_split(n_slices, sizes=[None, HELD_OUT_SLICES], gap=gap)
+
+
+def _loss(logits, target):
+    """Cross-entropy of both outputs plus soft Dice of the foreground (torch tensors)."""
+    import torch
+
+    from emcourse.segment.training import dice_loss
+
+    fg, bd = (target >= 1).float(), (target == 2).float()
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    # boundaries are few pixels: weight them up so the network does not ignore them
+    weight = 1.0 + 4.0 * bd
+    return (
+        bce(logits[:, :1], fg)
+        + bce(logits[:, 1:], bd, weight=weight)
+        + dice_loss(logits[:, :1], fg)
+        + dice_loss(logits[:, 1:], bd)
+    )
+
+
+def train_boundary_unet(
+    norm,
+    targets,
+    *,
+    steps=300,
+    batch=8,
+    size=64,
+    lr=3e-3,
+    seed=0,
+    channels=BOUNDARY_CHANNELS,
+    init=None,
+):
+    """Train the two-output U-Net with Adam on random flipped and rotated patches (CPU, torch).
+
+    ``norm`` is the normalised (z, y, x) training block, ``targets`` its
+    :func:`boundary_targets`. ``init``: the weights of a one-output network of the
+    same design (the shipped ``unet-mito.npz``) to start from; its output becomes
+    the foreground output, the boundary output starts at zero (``channels`` are
+    then read from ``init``). Returns ``(model, losses)`` (the loss of every step).
+    """
+    import torch
+
+    from emcourse.segment.training import make_unet, sample_patches
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    if init is not None:
+        depth = sum(1 for k in init if k.startswith("enc") and k.endswith(".0.weight"))
+        channels = [init[f"enc{i}.0.weight"].shape[0] for i in range(1, depth + 1)]
+        channels.append(init["bottom.0.weight"].shape[0])
+    model = make_unet(tuple(channels), outputs=2)
+    if init is not None:
+        state = {k: torch.from_numpy(np.array(v, np.float32)) for k, v in init.items()}
+        state["out.weight"] = torch.cat(
+            [state["out.weight"], torch.zeros_like(state["out.weight"])]
+        )
+        state["out.bias"] = torch.cat([state["out.bias"], torch.tensor([-2.0])])
+        model.load_state_dict(state)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    losses = []
+    model.train()
+    for _ in range(steps):
+        x, y = sample_patches(norm, targets, n=batch, size=size, rng=rng)
+        loss = _loss(model(torch.from_numpy(x)), torch.from_numpy(np.rint(y)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+    return model, losses
+
+
+def _standin():
+    from emcourse.segment.standin import hela_standin
+
+    return hela_standin(STANDIN_SHAPE, voxel_size=VOXEL_NM, seed=STANDIN_SEED)
+
+
+def main(argv=None) -> int:
+    """``python -m emcourse.segment.instances_deep --train [--out FILE]``: train, write, score."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--train", action="store_true", help="train the network (needs torch)")
+    ap.add_argument("--out", type=Path, default=BOUNDARY_WEIGHTS, help="weights file (.npz)")
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--from-shipped", action="store_true", help="start from unet-mito.npz")
+    args = ap.parse_args(argv)
+    vol = _standin()
+    tune, held = standin_split(vol.labels, vol.em.shape[0])
+    limits = np.percentile(vol.em, [1, 99])
+    if args.train:
+        import torch
+
+        from emcourse.segment.training import state_to_numpy
+
+        torch.set_num_threads(1)  # one core: reproducible, and no thread waits on a busy machine
+        torch.use_deterministic_algorithms(True)
+        norm = (vol.em[tune].astype(np.float32) - limits[0]) / (limits[1] - limits[0])
+        t0 = time.time()
+        init = None
+        if args.from_shipped:
+            from emcourse.io import read_shipped_unet
+
+            init = read_shipped_unet()
+        model, losses = train_boundary_unet(
+            norm, boundary_targets(vol.labels[tune]), steps=args.steps, init=init, batch=4
+        )
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **state_to_numpy(model))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(buf.getvalue())
+        first, last = np.mean(losses[:20]), np.mean(losses[-20:])
+        print(
+            f"trained {args.steps} steps on slices {tune.start}-{tune.stop - 1} in "
+            f"{time.time() - t0:.0f} s; loss {first:.3f} -> {last:.3f}"
+        )
+        print(
+            f"{args.out}: {args.out.stat().st_size} bytes, sha256 "
+            f"{hashlib.sha256(args.out.read_bytes()).hexdigest()}"
+        )
+    params = read_boundary_unet(args.out, check=False)
+    fg, bd = predict_boundaries(vol.em[held], params, limits=limits)
+    for name, s in compare_methods(vol.labels[held], fg, bd, voxel_size=VOXEL_NM).items():
+        print(f"held-out slices {held.start}-{held.stop - 1}, {name}: {s}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
