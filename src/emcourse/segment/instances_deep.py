@@ -10,23 +10,17 @@ the foreground (:func:`seeded_watershed`). :func:`compare_methods` scores it
 beside a threshold with connected components and a threshold with the classical
 distance-transform watershed (:func:`emcourse.segment.classical.split_touching`).
 
-The weights (``weights/unet-mito-boundary.npz``, read by :func:`read_boundary_unet`)
-are made by ``python -m emcourse.segment.instances_deep --train`` on the tuning block of
-the HeLa stand-in only (the lessons' split with a gap; the held-out block never seen),
-from random weights or, with ``--from-shipped``, from the shipped one-output U-Net
-(which saw slices 0-47 of the same volume: 48 slices from the held-out block, fewer
-than the tallest mitochondrion spans; see its model card).
+Pure functions; the weights (``weights/unet-mito-boundary.npz``) are read and made
+by :mod:`emcourse.mito_instances` (``python -m emcourse.mito_instances --train``), on
+the tuning block of the HeLa stand-in only (the lessons' split with a gap; the
+held-out block never seen), from random weights or, with ``--from-shipped``, from
+the shipped one-output U-Net (which saw slices 0-47 of the same volume: 48 slices
+from the held-out block, fewer than the tallest mitochondrion spans; see its model
+card).
 Training needs torch; everything else here is NumPy, SciPy and scikit-image.
 """
 
 from __future__ import annotations
-
-import argparse
-import hashlib
-import io
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 from skimage import measure, segmentation
@@ -36,13 +30,10 @@ from emcourse.segment.metrics import match_instances
 
 __all__ = [
     "BOUNDARY_CHANNELS",
-    "BOUNDARY_SHA256",
-    "BOUNDARY_WEIGHTS",
     "boundary_targets",
     "compare_methods",
     "instance_methods",
     "predict_boundaries",
-    "read_boundary_unet",
     "seeded_watershed",
     "standin_split",
     "train_boundary_unet",
@@ -50,9 +41,6 @@ __all__ = [
 
 #: Widths of the boundary network: half the shipped U-Net's, four times cheaper to run.
 BOUNDARY_CHANNELS = (4, 8, 16, 32)
-BOUNDARY_WEIGHTS = Path(__file__).resolve().parent / "weights" / "unet-mito-boundary.npz"
-#: sha256 of the boundary weights once shipped (empty: not checked).
-BOUNDARY_SHA256 = ""
 #: The stand-in the weights were trained on: the lessons' ``empiar-10982-hela-cell`` offline.
 STANDIN_SHAPE, STANDIN_SEED, VOXEL_NM = (128, 256, 256), 0, 15.0
 #: Seeds smaller than this (pixels of one slice, voxels of a volume) are noise, not objects.
@@ -147,23 +135,14 @@ def compare_methods(truth, fg, bd, *, voxel_size: float, region=None, threshold:
     return {k: match_instances(truth, v, threshold=0.5) for k, v in labels.items()}
 
 
-def read_boundary_unet(path=None, *, check: bool = True) -> dict:
-    """The shipped boundary network's weights (``path``: another ``.npz`` of the same design)."""
-    path = Path(BOUNDARY_WEIGHTS if path is None else path)
-    raw = path.read_bytes()
-    if check and path == BOUNDARY_WEIGHTS and BOUNDARY_SHA256:
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != BOUNDARY_SHA256:
-            raise ValueError(f"{path.name}: sha256 {digest}, expected {BOUNDARY_SHA256}")
-    with np.load(io.BytesIO(raw)) as f:
-        return {k: f[k].astype(np.float32) for k in f.files}
+def predict_boundaries(volume, params, *, limits=None) -> tuple[np.ndarray, np.ndarray]:
+    """Foreground and boundary probabilities (each the volume's shape) of every z slice (NumPy).
 
-
-def predict_boundaries(volume, params=None, *, limits=None) -> tuple[np.ndarray, np.ndarray]:
-    """Foreground and boundary probabilities (each the volume's shape) of every z slice (NumPy)."""
+    ``params``: the two-output network's weights
+    (:func:`emcourse.mito_instances.read_boundary_unet`).
+    """
     from emcourse.segment.unet import unet_predict
 
-    params = read_boundary_unet() if params is None else params
     prob = unet_predict(volume, params, limits=limits)
     return prob[:, 0], prob[:, 1]
 
@@ -245,61 +224,3 @@ def train_boundary_unet(
         sched.step()
         losses.append(float(loss.detach()))
     return model, losses
-
-
-def _standin():
-    from emcourse.segment.standin import hela_standin
-
-    return hela_standin(STANDIN_SHAPE, voxel_size=VOXEL_NM, seed=STANDIN_SEED)
-
-
-def main(argv=None) -> int:
-    """``python -m emcourse.segment.instances_deep --train [--out FILE]``: train, write, score."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--train", action="store_true", help="train the network (needs torch)")
-    ap.add_argument("--out", type=Path, default=BOUNDARY_WEIGHTS, help="weights file (.npz)")
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--from-shipped", action="store_true", help="start from unet-mito.npz")
-    args = ap.parse_args(argv)
-    vol = _standin()
-    tune, held = standin_split(vol.labels, vol.em.shape[0])
-    limits = np.percentile(vol.em, [1, 99])
-    if args.train:
-        import torch
-
-        from emcourse.segment.training import state_to_numpy
-
-        torch.set_num_threads(1)  # one core: reproducible, and no thread waits on a busy machine
-        torch.use_deterministic_algorithms(True)
-        norm = (vol.em[tune].astype(np.float32) - limits[0]) / (limits[1] - limits[0])
-        t0 = time.time()
-        init = None
-        if args.from_shipped:
-            from emcourse.io import read_shipped_unet
-
-            init = read_shipped_unet()
-        model, losses = train_boundary_unet(
-            norm, boundary_targets(vol.labels[tune]), steps=args.steps, init=init, batch=4
-        )
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **state_to_numpy(model))
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(buf.getvalue())
-        first, last = np.mean(losses[:20]), np.mean(losses[-20:])
-        print(
-            f"trained {args.steps} steps on slices {tune.start}-{tune.stop - 1} in "
-            f"{time.time() - t0:.0f} s; loss {first:.3f} -> {last:.3f}"
-        )
-        print(
-            f"{args.out}: {args.out.stat().st_size} bytes, sha256 "
-            f"{hashlib.sha256(args.out.read_bytes()).hexdigest()}"
-        )
-    params = read_boundary_unet(args.out, check=False)
-    fg, bd = predict_boundaries(vol.em[held], params, limits=limits)
-    for name, s in compare_methods(vol.labels[held], fg, bd, voxel_size=VOXEL_NM).items():
-        print(f"held-out slices {held.start}-{held.stop - 1}, {name}: {s}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The boundary network's weights and its training command (files here; science in segment).
+
+``python -m emcourse.mito_instances --train [--from-shipped] [--steps N] [--out FILE]``
+trains the two-output U-Net of :mod:`emcourse.segment.instances_deep` on the tuning
+block of the HeLa stand-in (deterministic: seed 0, one torch thread), writes its
+weights (``.npz``, the PyTorch ``state_dict`` names) and scores the held-out block
+with the three instance methods. Without ``--train`` it scores the weights in ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emcourse.segment.instances_deep import (
+    STANDIN_SEED,
+    STANDIN_SHAPE,
+    VOXEL_NM,
+    boundary_targets,
+    compare_methods,
+    predict_boundaries,
+    standin_split,
+    train_boundary_unet,
+)
+
+__all__ = ["BOUNDARY_SHA256", "BOUNDARY_WEIGHTS", "main", "read_boundary_unet"]
+
+BOUNDARY_WEIGHTS = (
+    Path(__file__).resolve().parent / "segment" / "weights" / "unet-mito-boundary.npz"
+)
+#: sha256 of the boundary weights once shipped (empty: not checked).
+BOUNDARY_SHA256 = ""
+
+
+def read_boundary_unet(path=None, *, check: bool = True) -> dict:
+    """The shipped boundary network's weights (``path``: another ``.npz`` of the same design)."""
+    path = Path(BOUNDARY_WEIGHTS if path is None else path)
+    raw = path.read_bytes()
+    if check and path == BOUNDARY_WEIGHTS and BOUNDARY_SHA256:
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != BOUNDARY_SHA256:
+            raise ValueError(f"{path.name}: sha256 {digest}, expected {BOUNDARY_SHA256}")
+    with np.load(io.BytesIO(raw)) as f:
+        return {k: f[k].astype(np.float32) for k in f.files}
+
+
+def _standin():
+    from emcourse.segment.standin import hela_standin
+
+    return hela_standin(STANDIN_SHAPE, voxel_size=VOXEL_NM, seed=STANDIN_SEED)
+
+
+def main(argv=None) -> int:
+    """``python -m emcourse.mito_instances --train [--out FILE]``: train, write, score."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--train", action="store_true", help="train the network (needs torch)")
+    ap.add_argument("--out", type=Path, default=BOUNDARY_WEIGHTS, help="weights file (.npz)")
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--from-shipped", action="store_true", help="start from unet-mito.npz")
+    args = ap.parse_args(argv)
+    vol = _standin()
+    tune, held = standin_split(vol.labels, vol.em.shape[0])
+    limits = np.percentile(vol.em, [1, 99])
+    if args.train:
+        import torch
+
+        from emcourse.segment.training import state_to_numpy
+
+        torch.set_num_threads(1)  # one core: reproducible, and no thread waits on a busy machine
+        torch.use_deterministic_algorithms(True)
+        norm = (vol.em[tune].astype(np.float32) - limits[0]) / (limits[1] - limits[0])
+        t0 = time.time()
+        init = None
+        if args.from_shipped:
+            from emcourse.io import read_shipped_unet
+
+            init = read_shipped_unet()
+        model, losses = train_boundary_unet(
+            norm, boundary_targets(vol.labels[tune]), steps=args.steps, init=init, batch=4
+        )
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **state_to_numpy(model))
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(buf.getvalue())
+        first, last = np.mean(losses[:20]), np.mean(losses[-20:])
+        print(
+            f"trained {args.steps} steps on slices {tune.start}-{tune.stop - 1} in "
+            f"{time.time() - t0:.0f} s; loss {first:.3f} -> {last:.3f}"
+        )
+        print(
+            f"{args.out}: {args.out.stat().st_size} bytes, sha256 "
+            f"{hashlib.sha256(args.out.read_bytes()).hexdigest()}"
+        )
+    params = read_boundary_unet(args.out, check=False)
+    fg, bd = predict_boundaries(vol.em[held], params, limits=limits)
+    for name, s in compare_methods(vol.labels[held], fg, bd, voxel_size=VOXEL_NM).items():
+        print(f"held-out slices {held.start}-{held.stop - 1}, {name}: {s}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
