@@ -109,21 +109,23 @@ def test_torch_twin_and_a_short_training_agree_with_numpy():
 import hashlib  # noqa: E402  (WIP: the weights are not shipped yet)
 import pytest  # noqa: E402
 
+from emcourse import mito_instances  # noqa: E402
+
 def test_shipped_weights_are_small_and_checked():
-    raw = deep.BOUNDARY_WEIGHTS.read_bytes()
+    raw = mito_instances.BOUNDARY_WEIGHTS.read_bytes()
     assert len(raw) < 1_000_000
-    assert hashlib.sha256(raw).hexdigest() == deep.BOUNDARY_SHA256
-    params = deep.read_boundary_unet()
+    assert hashlib.sha256(raw).hexdigest() == mito_instances.BOUNDARY_SHA256
+    params = mito_instances.read_boundary_unet()
     assert params["out.weight"].shape[0] == 2
     assert params["enc1.0.weight"].shape[0] == deep.BOUNDARY_CHANNELS[0]
 
 
 @pytest.fixture(scope="module")
 def held_out_scores():
-    vol = deep._standin()
+    vol = mito_instances._standin()
     tune, held = deep.standin_split(vol.labels, vol.em.shape[0])
     limits = np.percentile(vol.em, [1, 99])
-    fg, bd = deep.predict_boundaries(vol.em[held], limits=limits)
+    fg, bd = deep.predict_boundaries(vol.em[held], mito_instances.read_boundary_unet(), limits=limits)
     return deep.compare_methods(vol.labels[held], fg, bd, voxel_size=deep.VOXEL_NM)
 
 

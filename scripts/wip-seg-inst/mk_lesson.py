@@ -102,7 +102,7 @@ loss counts them five times.*
 The course's U-Net (the lesson "Train a small neural network") with half the
 widths (4, 8, 16, 32 filters, four times cheaper to run) and two outputs.
 It was trained once, offline, by
-`python -m emcourse.segment.instances_deep --train` (300 steps of 8 random,
+`python -m emcourse.mito_instances --train` (300 steps of 8 random,
 flipped and rotated 64 x 64 patches of the tuning block; seed 0); the weights
 ship with the course (`weights/unet-mito-boundary.npz`, see its model card)
 and run here with NumPy alone."""),
