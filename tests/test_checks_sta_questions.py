@@ -70,6 +70,7 @@ def test_half_map_prediction():
 
 CHOICES = {
     "01-the-tilt-series-and-its-metadata": (checks.exposure_dose_choice, "a"),
+    "03-weighting-by-dose": (checks.circular_gain_choice, "a"),
     "06-tomograms-and-the-missing-wedge": (checks.missing_wedge_choice, "a"),
     "07-finding-particles": (checks.recall_choice, "a"),
     "08-aligning-and-averaging": (checks.einstein_choice, "b"),

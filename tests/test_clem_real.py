@@ -82,3 +82,22 @@ def test_mutual_information_undoes_a_known_transform_on_the_real_pair(
     tre = np.sqrt(np.mean(clem.target_errors(m, known, grid) ** 2))
     assert start > 25, start
     assert (tre <= 8.0) if recovered else (tre > 50.0), tre
+
+
+# The lesson "Register in 3D and target a lamella": the z scale of the affine fit on the real
+# landmarks, against y and x, with its Monte Carlo SD, as its text states them.
+@pytest.mark.parametrize(
+    ("rater", "ratio", "sd"), [("AW", 1.12, 0.12), ("JB", 1.14, 0.12), ("Auto", 1.17, 0.15)]
+)
+def test_z_scale_of_the_affine_fit_is_undetermined(cosem, rater, ratio, sd):
+    q = cosem.raters[rater]
+    fit = clem.fit(cosem.moving, q, kind="affine")
+    got = clem.axial_scale(fit)["ratio"]
+    fle = clem.fle_from_fre(clem.fre(fit, cosem.moving, q), len(q), 3, "affine")
+    mc = clem.axial_scale_monte_carlo(
+        cosem.moving, fit, sigma_light=0.0, sigma_em=fle / np.sqrt(3), n_trials=200
+    )
+    assert got == pytest.approx(ratio, abs=0.005)
+    assert mc.std() == pytest.approx(sd, abs=0.01)
+    assert abs(got - 1) < 1.5 * mc.std()  # 1 is within reach: the layout cannot settle it
+    assert np.ptp(cosem.moving[:, 0]) == pytest.approx(275, abs=5)

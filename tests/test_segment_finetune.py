@@ -36,14 +36,52 @@ def test_on_the_standin_when_asked(monkeypatch, tmp_path, capsys):
     assert "stand-in" in capsys.readouterr().out
 
 
+def test_2d_instances_keep_mitochondrion_sized_objects():
+    """A typical real mitochondrion in 2D (260 x 600 nm at 10 nm) is kept; a ball rule drops it."""
+    from skimage.draw import ellipse
+
+    from emcourse.segment.classical import instances_from_mask
+
+    mask = np.zeros((120, 200), bool)
+    mask[ellipse(60, 50, 13, 30)] = True  # ~1,200 px, the median first-pass object
+    mask[ellipse(60, 140, 13, 30)] = True
+    mask[10:14, 10:14] = True  # debris, smaller than a 200 nm disc (315 px)
+    labels = instances_from_mask(mask, voxel_size=10.0)  # one 2D slice
+    assert len(np.unique(labels)) - 1 == 2 and labels[12, 12] == 0
+    # the slice as a volume: the ball's 4,189 voxels demanded in pixels, both objects lost
+    assert instances_from_mask(mask[None], voxel_size=10.0).max() == 0
+
+
+def test_a_widened_network_predicts_what_it_was_grown_from():
+    from emcourse.segment.finetune import widen
+    from emcourse.segment.training import make_unet, state_to_numpy
+    from emcourse.segment.unet import unet_forward
+
+    shipped = load_weights(None)
+    fresh = state_to_numpy(make_unet((16, 32, 64, 128)))
+    wide = widen(shipped, fresh)
+    assert {k: v.shape for k, v in wide.items()} == {k: v.shape for k, v in fresh.items()}
+    image = np.random.default_rng(0).random((48, 40), np.float32)
+    same = unet_forward(image, wide) - unet_forward(image, shipped)
+    assert np.abs(same).max() < 1e-4
+    assert np.abs(wide["enc1.0.weight"][8:]).max() > 0  # the new channels are not dead
+    # one planted mistake: the decoder's skip channels not moved to their wide place
+    wrong = dict(wide)
+    wrong["dec1.0.weight"] = wide["dec1.0.weight"].copy()
+    wrong["dec1.0.weight"][:8, 8:16] = shipped["dec1.0.weight"][:, 8:]
+    wrong["dec1.0.weight"][:8, 16:24] = 0
+    assert np.abs(unet_forward(image, wrong) - unet_forward(image, shipped)).max() > 1e-2
+
+
 @pytest.mark.realdata
 def test_the_command_clears_the_bar_on_the_real_test_slices(archive_server, capsys):
     """The command with its default settings, on the real slices served by a mirror.
 
-    About 160 s of CPU (one thread); 21 min of wall time on the shared machine at load 10-14.
-    Measured: Dice 0.667 / 0.668 on z 116 / 150 (shipped network 0.297 / 0.254). The issue's
-    bar, 0.80, is not reached yet: this test holds the floor that is (0.60, well above the
-    shipped network and well below the passes' 0.98).
+    About 800 s of CPU (one thread); 14.5 min of wall time on the shared machine at load 15.
+    Measured: Dice 0.833 / 0.761 on z 116 / 150 (shipped network 0.297 / 0.254), instance
+    F1 at IoU 0.5 0.746 / 0.550. The issue's bar, 0.80, holds on z 116 only: the test holds
+    the floor that is reached (0.70 for Dice, 0.45 for F1) and reports the bar as an
+    expected failure (XFAIL) until it holds on both slices; it is not lowered.
     """
     _serve_real(archive_server)
     assert finetune.main([]) == 0  # default --out: the data cache's derived/ folder
@@ -53,7 +91,11 @@ def test_the_command_clears_the_bar_on_the_real_test_slices(archive_server, caps
     assert record["data"] == "hela-mito2d real" and record["settings"]["steps"] > 0
     scores = record["test"]["finetuned"]
     for z in ("116", "150"):
-        assert scores[z]["dice"] >= 0.60, (z, scores[z])  # measured 0.667, 0.668; bar 0.80
+        assert scores[z]["dice"] >= 0.70, (z, scores[z])  # the floor reached (see the bar below)
+        assert scores[z]["f1"] >= 0.45, (z, scores[z])  # 2D sizes as areas (0.22 when as volumes)
         assert scores[z]["dice"] <= scores[z]["dice_passes"] + 0.02  # below the ceiling
     mtime = path.stat().st_mtime
     assert finetune.finetuned_weights() == path and path.stat().st_mtime == mtime  # cached
+    below = {z: scores[z]["dice"] for z in ("116", "150") if scores[z]["dice"] < 0.80}
+    if below:  # the issue's bar, not lowered: reported as an expected failure until it holds
+        pytest.xfail(f"issue 16's bar, test Dice >= 0.80, not reached on z {below}")

@@ -12,12 +12,16 @@ from emcourse.checks import _ladder
 from emcourse.checks._core import *  # noqa: F403
 from emcourse.checks._core import NOT_DONE, STRICT_ENV  # noqa: F401
 from emcourse.checks._core import __all__ as _core_all
+from emcourse.checks.alignment_ts import *  # noqa: F403
+from emcourse.checks.alignment_ts import __all__ as _alignment_ts_all
 from emcourse.checks.archives import *  # noqa: F403
 from emcourse.checks.archives import __all__ as _archives_all
 from emcourse.checks.averaging import *  # noqa: F403
 from emcourse.checks.averaging import __all__ as _averaging_all
 from emcourse.checks.clem import *  # noqa: F403
 from emcourse.checks.clem import __all__ as _clem_all
+from emcourse.checks.clem_3d import *  # noqa: F403
+from emcourse.checks.clem_3d import __all__ as _clem_3d_all
 from emcourse.checks.clem_localise import *  # noqa: F403
 from emcourse.checks.clem_localise import __all__ as _clem_localise_all
 from emcourse.checks.clem_nonlinear import *  # noqa: F403
@@ -28,6 +32,10 @@ from emcourse.checks.clem_questions import *  # noqa: F403
 from emcourse.checks.clem_questions import __all__ as _clem_questions_all
 from emcourse.checks.ctf import *  # noqa: F403
 from emcourse.checks.ctf import __all__ as _ctf_all
+from emcourse.checks.dose import *  # noqa: F403
+from emcourse.checks.dose import __all__ as _dose_all
+from emcourse.checks.real_tomogram import *  # noqa: F403
+from emcourse.checks.real_tomogram import __all__ as _real_tomogram_all
 from emcourse.checks.resolution import *  # noqa: F403
 from emcourse.checks.resolution import __all__ as _resolution_all
 from emcourse.checks.segmentation import *  # noqa: F403
@@ -56,11 +64,14 @@ from emcourse.checks.tomograms import __all__ as _tomograms_all
 TASKS = [
     *_archives_all,
     *_tiltseries_all,
+    *_alignment_ts_all,
+    *_real_tomogram_all,
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,
     *_sta_questions_all,
     *_ctf_all,
+    *_dose_all,
     *_segmentation_all,
     *_segmentation_models_all,
     *_segmentation_questions_all,
@@ -74,6 +85,7 @@ TASKS = [
     *_clem_questions_all,
     *_clem_localise_all,
     *_clem_nonlinear_all,
+    *_clem_3d_all,
 ]
 __all__ = [*_core_all, *TASKS, "TASKS"]
 for _name in TASKS:

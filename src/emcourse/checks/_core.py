@@ -586,3 +586,8 @@ def _all_passed(name: str, results: Iterable[CheckResult], message: str) -> Chec
         tolerance=getattr(last, "tolerance", None),
         message=message,
     )
+
+
+def _run_cases(name: str, cases, message: str) -> CheckResult:
+    """Run the case callables in order, stopping at the first that fails; show the result."""
+    return show(_all_passed(name, (case() for case in cases), message))

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from emcourse.checks._core import CheckResult, _all_passed, check_function, show
+from emcourse.checks._core import CheckResult, _run_cases, check_function
 from emcourse.checks._questions import choice, prediction, unset
 
 __all__ = [
@@ -23,10 +23,6 @@ __all__ = [
     "exposure_dose_choice",
     "pre_exposure_from_doses",
 ]
-
-
-def _run_cases(name: str, cases, message: str) -> CheckResult:
-    return show(_all_passed(name, (case() for case in cases), message))
 
 
 def pre_exposure_from_doses(fn: Callable[[np.ndarray], Any]) -> CheckResult:

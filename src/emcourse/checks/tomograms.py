@@ -16,8 +16,8 @@ import numpy as np
 
 from emcourse.checks._core import (
     CheckResult,
-    _all_passed,
     _call,
+    _run_cases,
     _validate,
     check_close,
     check_function,
@@ -32,11 +32,6 @@ __all__ = [
     "picks_on_tomogram",
     "wedge_fraction",
 ]
-
-
-def _run_cases(name: str, cases, message: str) -> CheckResult:
-    """Run the case callables in order, stopping at the first that fails."""
-    return show(_all_passed(name, (case() for case in cases), message))
 
 
 # ------------------------------------------------------------------ sheet 10-06

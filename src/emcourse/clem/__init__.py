@@ -5,6 +5,8 @@ nanometres with ``(z, y, x)`` (3D) or ``(y, x)`` (2D) columns; transforms are
 homogeneous ``(K+1, K+1)`` matrices mapping light (moving) onto EM (fixed).
 """
 
+from emcourse.clem.axial import *  # noqa: F403
+from emcourse.clem.axial import __all__ as _axial_all
 from emcourse.clem.beads import *  # noqa: F403
 from emcourse.clem.beads import __all__ as _beads_all
 from emcourse.clem.bspline import *  # noqa: F403
@@ -19,6 +21,8 @@ from emcourse.clem.robust import *  # noqa: F403
 from emcourse.clem.robust import __all__ as _robust_all
 from emcourse.clem.standin import *  # noqa: F403
 from emcourse.clem.standin import __all__ as _standin_all
+from emcourse.clem.targeting import *  # noqa: F403
+from emcourse.clem.targeting import __all__ as _targeting_all
 from emcourse.clem.tps import *  # noqa: F403
 from emcourse.clem.tps import __all__ as _tps_all
 from emcourse.clem.transforms import *  # noqa: F403
@@ -38,6 +42,8 @@ __all__ = [
     *_tps_all,
     *_bspline_all,
     *_standin_all,
+    *_axial_all,
+    *_targeting_all,
     "ImagePair",
     "Landmarks",
 ]

@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from emcourse.data import kinds_hela2d as _hela2d
-from emcourse.data import kinds_micrograph as _micrograph
+from emcourse.data import kinds_hela2d, kinds_micrograph, kinds_tiltstack, kinds_wheel
 from emcourse.data.kinds_relion5 import RELION5_KINDS
 from emcourse.data.messages import short, unavailable
 from emcourse.data.partial import (
@@ -554,9 +553,11 @@ KINDS: dict[str, Kind] = {
             standin=_standin_image_pair,
             validate=_validate_png,
         ),
-        Kind("micrograph", **_micrograph.KIND),
+        Kind("micrograph", **kinds_micrograph.KIND),
         *(Kind(*args) for args in RELION5_KINDS),  # data/kinds_relion5.py
-        Kind("mito-slices", **_hela2d.KIND),  # data/kinds_hela2d.py
+        Kind("mito-slices", **kinds_hela2d.KIND),  # data/kinds_hela2d.py
+        Kind("tilt-series-stack", **kinds_tiltstack.KIND),  # data/kinds_tiltstack.py
+        Kind("sample-wheel-tomogram", **kinds_wheel.KIND),  # data/kinds_wheel.py
     )
 }
 

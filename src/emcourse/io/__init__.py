@@ -22,11 +22,26 @@ are in angstrom.
 from emcourse.io.arrays import as_float
 from emcourse.io.landmarks import read_bigwarp_csv, read_cosem_landmarks, write_bigwarp_csv
 from emcourse.io.mdoc import read_mdoc
-from emcourse.io.mrc import HEADER_BYTES, parse_mrc_header, read_mrc, read_mrc_header, write_mrc
+from emcourse.io.mrc import (
+    FEI_FIELDS,
+    HEADER_BYTES,
+    parse_mrc_header,
+    read_fei_extended_header,
+    read_mrc,
+    read_mrc_header,
+    write_mrc,
+)
 from emcourse.io.ndjson import read_ndjson_points
 from emcourse.io.omezarr import ome_zarr_metadata, read_ome_zarr, write_ome_zarr
 from emcourse.io.relion5 import check_star_rows, read_tilt_series_star
+from emcourse.io.relion5_export import (
+    centred_angstrom,
+    relion5_voxels,
+    write_relion5_particles,
+    write_relion5_tomograms,
+)
 from emcourse.io.star import read_particles_star, read_star, write_particles_star
+from emcourse.io.tiltfiles import read_fei_tomography_log, read_rawtlt
 from emcourse.io.transformix import have_transformix, transformix_image, transformix_points
 from emcourse.io.transforms import (
     elastix_affine_matrix,
@@ -71,6 +86,10 @@ __all__ = [
     "write_ecclem_xml",
     "write_transform_json",
     "parse_mrc_header",
+    "read_fei_extended_header",
+    "read_fei_tomography_log",
+    "read_rawtlt",
+    "FEI_FIELDS",
     "read_mdoc",
     "read_mrc",
     "read_mrc_header",
@@ -84,4 +103,8 @@ __all__ = [
     "check_star_rows",
     "write_mrc",
     "write_particles_star",
+    "centred_angstrom",
+    "relion5_voxels",
+    "write_relion5_particles",
+    "write_relion5_tomograms",
 ]

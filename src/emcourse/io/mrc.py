@@ -18,9 +18,35 @@ import numpy as np
 from emcourse.io.arrays import as_float
 from emcourse.volume import Source, Volume
 
-__all__ = ["HEADER_BYTES", "parse_mrc_header", "read_mrc", "read_mrc_header", "write_mrc"]
+__all__ = [
+    "FEI_FIELDS",
+    "HEADER_BYTES",
+    "parse_mrc_header",
+    "read_fei_extended_header",
+    "read_mrc",
+    "read_mrc_header",
+    "write_mrc",
+]
 
 HEADER_BYTES = 1024
+FEI_RECORD_BYTES = 128  # one record of 32 float32 per image, room for 1024 images
+_FEI_LABEL = b"Fei Company"
+# the named float32 fields at the start of each FEI record (the rest is unused)
+FEI_FIELDS = (
+    "a_tilt",  # degrees, the stage tilt
+    "b_tilt",
+    "x_stage",
+    "y_stage",
+    "z_stage",
+    "x_shift",
+    "y_shift",
+    "defocus",
+    "exp_time",
+    "mean_int",
+    "tilt_axis",  # degrees
+    "pixel_size",
+    "magnification",
+)
 
 # MRC mode -> dtype of one stored value (4-bit mode 101 is not supported).
 _MODE_DTYPES = {
@@ -73,10 +99,11 @@ def parse_mrc_header(raw: bytes, *, name: str = "<bytes>") -> dict:
             f"{name}: not an MRC map: the header needs {HEADER_BYTES} bytes, "
             f"the file has {len(raw)}."
         )
-    if raw[208:212] != b"MAP ":
+    legacy_fei = raw[208:212] != b"MAP " and _FEI_LABEL in raw[224:304]
+    if raw[208:212] != b"MAP " and not legacy_fei:
         raise ValueError(
             f"{name}: not an MRC/CCP4 map: expected the text 'MAP ' at byte 208 of the "
-            f"header, found {raw[208:212]!r}."
+            f"header (or an FEI stack's label), found {raw[208:212]!r}."
         )
     hdr = None
     for order in ("<", ">"):
@@ -105,6 +132,13 @@ def parse_mrc_header(raw: bytes, *, name: str = "<bytes>") -> dict:
     nsymbt = int(hdr["nsymbt"])
     if nsymbt < 0:
         raise ValueError(f"{name}: corrupt MRC header: extended header size {nsymbt}.")
+    if legacy_fei and (nsymbt % FEI_RECORD_BYTES or nsymbt < FEI_RECORD_BYTES * nz):
+        raise ValueError(
+            f"{name}: corrupt FEI MRC stack: NSYMBT (extended header bytes) is {nsymbt}; "
+            f"an FEI extended header holds one {FEI_RECORD_BYTES}-byte record per image, so "
+            f"expected a multiple of {FEI_RECORD_BYTES} of at least "
+            f"{FEI_RECORD_BYTES * nz} for NZ = {nz}."
+        )
     cell = hdr["cella"]
     msize = [int(hdr[k]) for k in ("mx", "my", "mz")]
     voxel = []
@@ -137,6 +171,7 @@ def parse_mrc_header(raw: bytes, *, name: str = "<bytes>") -> dict:
         "origin_xyz": origin,
         "data_offset": HEADER_BYTES + nsymbt,
         "data_bytes": nx * ny * nz * dtype.itemsize,
+        "extended_header": "FEI (legacy, no map ID)" if legacy_fei else "",
     }
 
 
@@ -195,6 +230,47 @@ def read_mrc_header(path: str | os.PathLike, *, check_size: bool = True) -> dict
     return header
 
 
+def read_fei_extended_header(path: str | os.PathLike) -> dict:
+    """The per-image records of an FEI MRC stack's extended header, one array per field.
+
+    FEI's tomography software writes, after the 1024-byte header, one
+    128-byte record per image (32 little-endian float32; room for 1024
+    images): the fields of :data:`FEI_FIELDS`. Fields the software did not
+    fill are 0. Such stacks may lack the MRC map ID ('MAP ') and the machine
+    stamp; :func:`read_mrc` accepts them when their label says FEI and the
+    extended header holds a record for every image.
+
+    Returns
+    -------
+    dict
+        field name -> ``(nz,)`` float64 array, in the stack's image order.
+
+    Raises
+    ------
+    ValueError
+        When the file is not an FEI stack (no FEI label, NSYMBT not a whole
+        number of records for every image), naming the file and the field.
+    """
+    path = Path(path)
+    header = read_mrc_header(path)
+    nz, nsymbt = header["nz"], header["nsymbt"]
+    if nsymbt % FEI_RECORD_BYTES or nsymbt < FEI_RECORD_BYTES * nz:
+        raise ValueError(
+            f"{path}: no FEI extended header: NSYMBT is {nsymbt}; expected a multiple of "
+            f"{FEI_RECORD_BYTES} bytes of at least {FEI_RECORD_BYTES * nz} (one record per "
+            f"image, NZ = {nz})."
+        )
+    with _open_maybe_gzip(path) as fh:
+        raw = fh.read(HEADER_BYTES + FEI_RECORD_BYTES * nz)
+    if _FEI_LABEL not in raw[224:HEADER_BYTES]:
+        raise ValueError(
+            f"{path}: no FEI extended header: the header's labels do not name FEI "
+            f"(found {raw[224:304].rstrip(bytes(1))!r})."
+        )
+    records = np.frombuffer(raw[HEADER_BYTES:], dtype="<f4").reshape(nz, 32)
+    return {f: records[:, k].astype(np.float64) for k, f in enumerate(FEI_FIELDS)}
+
+
 def _zyx_axes(mapcrs: tuple[int, int, int]) -> tuple[int, int, int]:
     """Data-array axes holding Z, Y, X for a MAPC/MAPR/MAPS triple."""
     # mrcfile data are (section, row, column): axis 0 = MAPS, 1 = MAPR, 2 = MAPC.
@@ -245,7 +321,9 @@ def read_mrc(path: str | os.PathLike) -> Volume:
         with warnings.catch_warnings():
             # size and header checks are ours (above); mrcfile's warnings repeat them
             warnings.simplefilter("ignore", RuntimeWarning)
-            with mrcfile.open(path, mode="r", permissive=False) as mrc:
+            # a legacy FEI stack has no map ID or machine stamp: our header checks passed
+            legacy = bool(header["extended_header"])
+            with mrcfile.open(path, mode="r", permissive=legacy) as mrc:
                 data = np.array(mrc.data)
     except (ValueError, EOFError, OSError) as exc:
         raise ValueError(f"{path}: not a readable MRC map: {exc}") from exc

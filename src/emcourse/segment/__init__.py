@@ -11,6 +11,7 @@ Modules: :mod:`~emcourse.segment.standin` (the HeLa FIB-SEM stand-in),
 :mod:`~emcourse.segment.splits` (training, validation and test blocks with gaps),
 :mod:`~emcourse.segment.hela2d` (real 2D mitochondria labels: cell region, scores, stand-in),
 :mod:`~emcourse.segment.unet` (the small U-Net, NumPy inference, shipped weights),
+:mod:`~emcourse.segment.realslices` (any lesson's method scored on the real slices, one way),
 :mod:`~emcourse.segment.predict` (``predict_mito``: any pixel size, shipped or given weights),
 :mod:`~emcourse.segment.finetune` (fine-tuning on the real slices; a command),
 :mod:`~emcourse.segment.blockwise` (volumes beyond memory: dask blocks with halos) and
@@ -33,6 +34,8 @@ from emcourse.segment.predict import *  # noqa: F403
 from emcourse.segment.predict import __all__ as _predict_all
 from emcourse.segment.preprocess import *  # noqa: F403
 from emcourse.segment.preprocess import __all__ as _preprocess_all
+from emcourse.segment.realslices import *  # noqa: F403
+from emcourse.segment.realslices import __all__ as _realslices_all
 from emcourse.segment.splits import *  # noqa: F403
 from emcourse.segment.splits import __all__ as _splits_all
 from emcourse.segment.standin import *  # noqa: F403
@@ -57,4 +60,5 @@ __all__ = [
     *_blockwise_all,
     *_hela2d_all,
     *_predict_all,
+    *_realslices_all,
 ]

@@ -10,6 +10,10 @@ the lessons:
 ``tomography``     tilt schemes, the CTF, projection, weighted back-projection
 ``tiltseries``     a tilt series' metadata (order, dose, axis, defocus); a simulated
                    cryo tilt series with its truth
+``dose``           the critical exposure, the exposure filter, a damage model of its own
+``tsalign``        tilt-series alignment: cross-correlation, gold beads, the tilt axis
+``tsrecon``        the axis of a rod, WBP and SIRT about any axis, sharpness
+``rodseries``      a simulated HAADF tilt series of a needle (a stand-in)
 ``simulate``       the phantom molecule and simulated tomograms with ground truth
 ``matching``       template matching, peak picking, precision and recall, extraction
 ``alignment``      poses, alignment, averaging, gold-standard refinement, reference bias
@@ -17,6 +21,8 @@ the lessons:
 ``symmetry``       rotational symmetry about z: measure it, impose it
 ``pipeline``       the worked example end to end
 ``bench``          how close matching and alignment come to their FFT floor
+``vlp``            virus-like particles on a real tomogram: shells, spheres, picks on them
+``vlp_sim``        the real TS_01 tomogram's stand-in and the wedge and noise it mimics
 =================  ==========================================================
 
 Every public function is available here, e.g. ``sta.template_match`` and
@@ -53,6 +59,7 @@ from emcourse.sta.alignment import (
     half_sets,
     refine,
 )
+from emcourse.sta.dose import critical_exposure, exposure_filter
 from emcourse.sta.matching import (
     extract_subtomograms,
     find_peaks,
@@ -60,16 +67,20 @@ from emcourse.sta.matching import (
     template_match,
 )
 from emcourse.sta.pipeline import SimulatedAverage, average_simulated, prepare_reference
-from emcourse.sta.resolution import fsc, resolution_at
+from emcourse.sta.resolution import cross_half_neighbours, fsc, resolution_at
+from emcourse.sta.rodseries import simulate_rod_series
 from emcourse.sta.rotations import (
     angular_sampling,
+    box_extent,
     covering_radius,
     crowther_step,
     euler_to_matrix,
     local_rotations,
     matrix_to_euler,
+    neighbour_spacing,
     random_rotations,
     rotation_angle_between,
+    swept_diameter,
 )
 from emcourse.sta.sampling import (
     WORKERS,
@@ -104,9 +115,54 @@ from emcourse.sta.tomography import (
     tilt_scheme,
     weighted_backprojection,
 )
+from emcourse.sta.tsalign import (
+    apply_shifts,
+    axis_scan,
+    bead_model,
+    bin_images,
+    coarse_alignment,
+    cross_correlation_shift,
+    detect_beads,
+    fit_tilt_axis,
+    gauge_free_error,
+    neighbour_shifts,
+    track_beads,
+)
+from emcourse.sta.tsrecon import (
+    even_odd_correlation,
+    gradient_energy,
+    rod_axis,
+    rod_offsets,
+    sirt,
+    turn_axis_to_y,
+    wbp_about_axis,
+    wbp_slab,
+)
 
 __all__ = [
+    "apply_shifts",
+    "axis_scan",
+    "bead_model",
+    "bin_images",
+    "coarse_alignment",
+    "cross_correlation_shift",
+    "detect_beads",
+    "fit_tilt_axis",
+    "gauge_free_error",
+    "neighbour_shifts",
+    "track_beads",
+    "even_odd_correlation",
+    "gradient_energy",
+    "rod_axis",
+    "rod_offsets",
+    "sirt",
+    "turn_axis_to_y",
+    "wbp_about_axis",
+    "wbp_slab",
+    "simulate_rod_series",
     "SimulatedTiltSeries",
+    "critical_exposure",
+    "exposure_filter",
     "acquisition_order",
     "axial_difference",
     "dose_per_tilt",
@@ -125,8 +181,12 @@ __all__ = [
     "average",
     "average_simulated",
     "bin_volume",
+    "box_extent",
     "covering_radius",
+    "cross_half_neighbours",
     "crowther_step",
+    "neighbour_spacing",
+    "swept_diameter",
     "ctf_1d",
     "ctf_2d",
     "einstein_from_noise",
@@ -163,3 +223,11 @@ __all__ = [
     "weighted_backprojection",
     "wedge_mask",
 ]
+
+# the lesson "Pick particles on a real tomogram" (issue 17)
+from emcourse.sta.vlp import *  # noqa: E402, F403
+from emcourse.sta.vlp import __all__ as _vlp_all  # noqa: E402
+from emcourse.sta.vlp_sim import *  # noqa: E402, F403
+from emcourse.sta.vlp_sim import __all__ as _vlp_sim_all  # noqa: E402
+
+__all__ += [*_vlp_all, *_vlp_sim_all]

@@ -156,7 +156,11 @@ def crowther_step(diameter_A: float, resolution_A: float) -> float:
     Crowther's criterion as used by pytom-match-pick: rotating by ``delta``
     moves a point at the rim of a particle of diameter ``D`` by about
     ``D * delta`` (``delta`` in radians); keep that below the resolution ``d``,
-    so ``delta = d / D``.
+    so ``delta = d / D``. Crowther, DeRosier and Klug (1970) derived it as the
+    **spacing** of neighbouring views; it is not a covering radius (the worst
+    angle from any orientation to the nearest member of a set, what
+    :func:`angular_sampling` takes): compare :func:`neighbour_spacing` and
+    :func:`covering_radius` of a set.
 
     Examples
     --------
@@ -169,6 +173,61 @@ def crowther_step(diameter_A: float, resolution_A: float) -> float:
             f"got {diameter_A} and {resolution_A}."
         )
     return float(np.rad2deg(resolution_A / diameter_A))
+
+
+def swept_diameter(volume, *, voxel_size: float, fraction: float = 0.05) -> float:
+    """Diameter (A) of the sphere that a volume's density sweeps when turned about its centre.
+
+    Twice the largest distance from the box centre of a voxel above
+    ``fraction`` of the maximum: the ``D`` of :func:`crowther_step` for a
+    template rotated about its box centre (a masked template's ``D`` is its
+    mask's, not its molecule's).
+
+    Examples
+    --------
+    >>> v = np.zeros((9, 9, 9)); v[4, 4, 1:8] = 1.0
+    >>> swept_diameter(v, voxel_size=10.0)
+    60.0
+    """
+    v = np.asarray(volume, dtype=float)
+    inside = np.argwhere(v > fraction * v.max()) - np.array(v.shape) // 2
+    return float(2 * np.linalg.norm(inside, axis=1).max() * voxel_size)
+
+
+def box_extent(volume, *, voxel_size: float, fraction: float = 0.2) -> np.ndarray:
+    """Sizes (A, ``z, y, x``) of the box holding a volume's density above ``fraction`` of its max.
+
+    Examples
+    --------
+    >>> v = np.zeros((9, 9, 9)); v[4, 2:7, 1:8] = 1.0
+    >>> box_extent(v, voxel_size=10.0).tolist()
+    [10.0, 50.0, 70.0]
+    """
+    v = np.asarray(volume, dtype=float)
+    inside = np.argwhere(v > fraction * v.max())
+    return (inside.max(axis=0) - inside.min(axis=0) + 1) * float(voxel_size)
+
+
+def neighbour_spacing(rotations) -> np.ndarray:
+    """For each rotation of a set, the angle (degrees) to the nearest other member.
+
+    The set's spacing, which Crowther's criterion bounds; its covering radius
+    (:func:`covering_radius`) is another quantity.
+
+    Examples
+    --------
+    >>> float(np.median(neighbour_spacing(angular_sampling(45.0))))   # the 600-cell's vertices
+    72.0
+    """
+    from scipy.spatial.transform import Rotation
+
+    q = Rotation.from_matrix(np.asarray(rotations, dtype=np.float64)).as_quat()
+    out = np.empty(len(q))
+    for i in range(0, len(q), 2048):
+        dots = np.abs(q[i : i + 2048] @ q.T)
+        dots[np.arange(len(dots)), np.arange(i, i + len(dots))] = -1.0  # not itself
+        out[i : i + 2048] = 2 * np.rad2deg(np.arccos(np.clip(dots.max(axis=1), -1.0, 1.0)))
+    return np.round(out, 10)
 
 
 # Karney's nearly optimal coverings of rotation space (C. F. F. Karney, "Quaternions in

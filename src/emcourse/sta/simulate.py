@@ -15,6 +15,7 @@ import numpy as np
 import scipy.fft as sfft
 from scipy import ndimage
 
+from emcourse.sta.dose import exposure_filter
 from emcourse.sta.rotations import matrix_to_euler, random_rotations
 from emcourse.sta.sampling import rotate_volume
 from emcourse.sta.symmetry import symmetrize
@@ -324,13 +325,8 @@ def simulate_tomogram(
     F = sfft.rfft2(proj, workers=2)
     F *= ctf
     if dose_per_tilt > 0:
-        ky = sfft.fftfreq(ny, voxel_size)[:, None]
-        kx = sfft.rfftfreq(nx, voxel_size)[None, :]
-        k = np.maximum(np.sqrt(ky**2 + kx**2), 1e-6)
-        critical = 0.245 * k**-1.665 + 2.81
-        for t in range(len(angles)):
-            prior = dose_per_tilt * (t + 0.5)  # mid-exposure cumulative dose
-            F[t] *= np.exp(-prior / (2 * critical)).astype(np.float32)
+        prior = dose_per_tilt * (np.arange(len(angles)) + 0.5)  # mid-exposure cumulative dose
+        F *= exposure_filter(prior, (ny, nx), voxel_size, rfft=True).astype(np.float32)
     proj = sfft.irfft2(F, s=(ny, nx), workers=2)
     if np.isfinite(snr):
         if snr <= 0:
