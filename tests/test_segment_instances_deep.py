@@ -1,9 +1,13 @@
 """The boundary network and its instances (segment.instances_deep): targets, watershed, the
 two-output U-Net in NumPy and PyTorch, the shipped weights, and the F1 bar on the stand-in."""
 
+import hashlib
+
 import numpy as np
+import pytest
 from conftest import module
 
+from emcourse import mito_instances
 from emcourse.segment import instances_deep as deep
 from emcourse.segment.metrics import match_instances
 from emcourse.segment.predict import _tiny_params, predict_probability
@@ -106,14 +110,42 @@ def test_torch_twin_and_a_short_training_agree_with_numpy():
     assert np.allclose(want[0], fg[0], atol=1e-5) and np.allclose(want[1], bd[0], atol=1e-5)
 
 
-import hashlib  # noqa: E402  (WIP: the weights are not shipped yet)
-import pytest  # noqa: E402
+def test_he_init_gives_unit_gain_weights_and_zero_biases():
+    torch = module("torch", "PyTorch, for the boundary network's training")
+    from emcourse.segment.training import make_unet
 
-from emcourse import mito_instances  # noqa: E402
+    torch.manual_seed(0)
+    model = make_unet((8, 16), outputs=2)
+    deep.he_init(model)
+    w = model.dec1[0].weight.detach().numpy()  # 16 inputs x 3 x 3 weights per filter
+    he = np.sqrt(2 / w[0].size)  # He: variance 2 / fan_in
+    assert abs(w.std() - he) < 0.1 * he, (w.std(), he)
+    biases = [m.bias.detach().numpy() for m in model.modules() if hasattr(m, "bias")]
+    assert biases and all((b == 0).all() for b in biases)
+
+
+def test_methods_on_real_slices_score_the_one_way():
+    from emcourse import mito_instances
+    from emcourse.segment.hela2d import hela2d_standin
+    from emcourse.segment.realslices import score_on_real_slices
+
+    slices = hela2d_standin(size=96, z=(116,))
+    windows = []
+    params = mito_instances.read_boundary_unet()
+    rows = deep.score_methods_on_real_slices(params, slices, zs=(116,), windows=windows)
+    assert list(rows) == [
+        "threshold + components",
+        "threshold + distance watershed",
+        "boundary network + watershed",
+    ]
+    assert len(windows) == 1 and windows[0]["fg"].shape == windows[0]["image"].shape
+    for name, got in rows.items():  # the same rows as scoring each method's labels directly
+        assert got == score_on_real_slices(lambda im, n=name: windows[0][n], slices, zs=(116,))
+
 
 def test_shipped_weights_are_small_and_checked():
     raw = mito_instances.BOUNDARY_WEIGHTS.read_bytes()
-    assert len(raw) < 1_000_000
+    assert len(raw) < 2_000_000
     assert hashlib.sha256(raw).hexdigest() == mito_instances.BOUNDARY_SHA256
     params = mito_instances.read_boundary_unet()
     assert params["out.weight"].shape[0] == 2
@@ -123,10 +155,18 @@ def test_shipped_weights_are_small_and_checked():
 @pytest.fixture(scope="module")
 def held_out_scores():
     vol = mito_instances._standin()
-    tune, held = deep.standin_split(vol.labels, vol.em.shape[0])
+    _, held = deep.standin_split(vol.labels, vol.em.shape[0])
     limits = np.percentile(vol.em, [1, 99])
-    fg, bd = deep.predict_boundaries(vol.em[held], mito_instances.read_boundary_unet(), limits=limits)
+    params = mito_instances.read_boundary_unet()
+    fg, bd = deep.predict_boundaries(vol.em[held], params, limits=limits)
     return deep.compare_methods(vol.labels[held], fg, bd, voxel_size=deep.VOXEL_NM)
+
+
+def test_the_weights_never_saw_the_lessons_volume():
+    """Trained on another cell: same generator, another seed, so no slice of the scored volume."""
+    assert deep.TRAIN_SEED != deep.STANDIN_SEED
+    a, b = (mito_instances._standin(s) for s in (deep.STANDIN_SEED, deep.TRAIN_SEED))
+    assert not np.array_equal(a.labels[:, ::8, ::8] > 0, b.labels[:, ::8, ::8] > 0)
 
 
 def test_boundary_network_reaches_the_bar_on_the_held_out_block(held_out_scores):
@@ -134,3 +174,5 @@ def test_boundary_network_reaches_the_bar_on_the_held_out_block(held_out_scores)
     f1 = {k: s.f1 for k, s in held_out_scores.items()}
     assert f1["boundary network + watershed"] >= 0.85, f1
     assert f1["boundary network + watershed"] >= f1["threshold + components"], f1
+    # the model card's and the lesson's numbers (components, distance watershed, network)
+    assert np.allclose(list(f1.values()), [0.867, 0.917, 0.897], atol=0.01), f1
