@@ -39,17 +39,28 @@ def read_weights(weights=None) -> dict:
     return read_unet_weights(weights)
 
 
-def predict_mito(image, pixel_nm: float, *, weights=None, limits=None) -> np.ndarray:
+def predict_mito(image, pixel_nm: float, *, weights=None, limits=None, tta=False) -> np.ndarray:
     """Mitochondrion probability (float32, the image's shape) of one 2D image of any pixel size.
 
     ``weights``: ``None`` for the shipped network (``segment/weights/unet-mito.npz``), or
     a ``.npz`` in the same format (from this module's command). The image is rescaled
     to the network's 15 nm and back; grey levels by ``limits`` (default the image's
-    1st and 99th percentiles). See :func:`emcourse.segment.predict_probability`.
+    1st and 99th percentiles). ``tta``: the mean over the 8 flips and quarter turns of the
+    image (:func:`~emcourse.segment.finetune.dihedral_mean`; 8 times the time), as the
+    command scores. See :func:`emcourse.segment.predict_probability`.
     """
+    from emcourse.segment.finetune import dihedral_mean
     from emcourse.segment.predict import predict_probability
 
-    return predict_probability(image, pixel_nm, read_weights(weights), limits=limits)
+    params = read_weights(weights)
+    image = np.asarray(image, np.float32)
+    if limits is None:
+        limits = np.percentile(image, [1, 99])
+
+    def run(view):
+        return predict_probability(view, pixel_nm, params, limits=limits)
+
+    return dihedral_mean(run, image) if tta else run(image)
 
 
 def cached_path() -> Path:
@@ -85,7 +96,10 @@ def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=Fals
     np.savez(tmp, **params)
     tmp.replace(out)
     log(f"wrote {out} (threshold {threshold} chosen on the training slices' validation bands)")
-    scores = {"finetuned": score_test_slices(slices, read_weights(out), threshold=threshold)}
+    tta = bool(settings.get("tta", False))
+    scores = {
+        "finetuned": score_test_slices(slices, read_weights(out), threshold=threshold, tta=tta)
+    }
     if baseline:
         scores["shipped"] = score_test_slices(slices, read_weights(None), threshold=0.5)
     record = {
@@ -117,13 +131,20 @@ def main(argv=None) -> int:
         "--out", type=Path, default=None, help="the .npz to write (default: the data cache's)"
     )
     for key, value in DEFAULTS.items():
-        if key != "labels":
+        if key not in ("labels", "tta"):
             parser.add_argument(f"--{key}", type=type(value), default=value)
     parser.add_argument(
         "--labels",
         choices=("first", "revised"),
         default=DEFAULTS["labels"],
         help=f"the pass to learn from (default {DEFAULTS['labels']})",
+    )
+    parser.add_argument(
+        "--tta",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULTS["tta"],
+        help="choose the threshold and score with the prediction averaged over the 8 flips and "
+        f"quarter turns (default {DEFAULTS['tta']})",
     )
     parser.add_argument(
         "--standin", action="store_true", help="train on the stand-in when no real copy is found"
