@@ -93,7 +93,8 @@ def test_pick_kinds():
 
 
 def aligned_masked_stack(subtomos, rotations, mask):
-    return np.stack([sta.rotate_volume(s, R.T) for s, R in zip(subtomos, rotations)]) * mask
+    back = [sta.rotate_volume(s, R.T) for s, R in zip(subtomos, rotations, strict=True)]
+    return np.stack(back) * mask
 
 
 def test_aligned_masked_stack(not_strict):
