@@ -82,7 +82,7 @@ student-branch:
 test: install lint
 	EMCOURSE_OFFLINE=1 EMCOURSE_CHECKS_STRICT=1 $(PY) -m pytest --doctest-modules -m "not realdata" \
 		src tests notebooks solutions --nbval-lax --nbval-current-env
-	$(PY) -m pytest -m realdata tests
+	$(PY) -m pytest -m realdata tests --durations=0 --durations-min=1.0
 
 ## End to end: both books built, their HTML checked, every page in Chromium, an exercise
 ## sheet in a real JupyterLab, the course on a real JupyterHub (root only; .ci/run prepares it).

@@ -395,22 +395,26 @@ ECCLEM_FAULTS = (
 
 
 @pytest.fixture
-def ecclem_text(tmp_path) -> str:
-    """An ec-CLEM XML of the real COSEM landmarks (there is no real ec-CLEM file here)."""
+def ecclem_text(tmp_path) -> dict:
+    """ec-CLEM's two files of the real COSEM landmarks (there is no real ec-CLEM file here)."""
     from emcourse import clem
 
     lm = io.read_cosem_landmarks(fixture_file(COSEM))
-    path = io.write_ecclem_xml(
-        tmp_path / "source.xml", clem.fit(lm.moving, lm.fixed), lm.moving, lm.fixed
-    )
-    return path.read_text(encoding="utf-8")
+    schema, matrix = io.write_ecclem_xml(
+        tmp_path / "source.transformation_schema.xml", clem.fit(lm.moving, lm.fixed),
+        lm.moving, lm.fixed,
+    )  # fmt: skip
+    return {"schema": schema.read_text(encoding="utf-8"), "matrix": matrix.read_text("utf-8")}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("fault", ECCLEM_FAULTS)
 def test_damaged_ecclem_xml_is_refused(tmp_path, ecclem_text, fault, seed):
     rng = np.random.default_rng(seed)
-    text = ecclem_text
+    which = "matrix" if fault in ("matrix element", "last row", "extra element") else "schema"
+    if fault == "cut":
+        which = str(rng.choice(["schema", "matrix"]))
+    text = ecclem_text[which]
     if fault == "matrix element":
         key = f"m{rng.integers(3)}{rng.integers(4)}"
         text, fields = re.sub(rf' {key}="[^"]*"', "", text), (key,)

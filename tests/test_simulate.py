@@ -162,3 +162,51 @@ def test_elongation_of_anisotropic_gaussian():
     assert ratio == pytest.approx(2.0, rel=0.02)
     with pytest.raises(ValueError, match="half its maximum"):
         sta.elongation(np.ones((4, 4, 4)))
+
+
+# ------------------------------------------------- a real tilt table's tilts, defocus and dose
+
+
+def test_tomogram_acquisition_follows_the_table():
+    table = sta.standin_tilt_table()
+    acq = sta.tomogram_acquisition(table)
+    order = np.argsort(table["pre_exposure"])
+    np.testing.assert_array_equal(acq["tilt_angles"], table["tilt"][order])
+    mean = 0.5 * (table["defocus_u"] + table["defocus_v"])[order] / 1e4
+    np.testing.assert_allclose(acq["defocus_um"], mean)
+    # mid-exposure: the pre-exposure plus half of one image's 3 e/A^2
+    np.testing.assert_allclose(acq["exposure"], table["pre_exposure"][order] + 1.5)
+
+
+def test_simulate_with_a_tilt_table_and_without_flipping():
+    """Per-tilt defocus and exposure are used; without the flip the contrast is inverted."""
+    ref = sta.phantom_map(box=16, voxel_size=20.0)
+    acq = sta.tomogram_acquisition(sta.standin_tilt_table())
+    kw = dict(voxel_size=20.0, shape=(32, 64, 64), n_particles=4, snr=np.inf, seed=0)
+    kw.update(amplitude_contrast=0.1, **acq)
+    flipped = sta.simulate_tomogram(ref, **kw)
+    raw = sta.simulate_tomogram(ref, correction="none", **kw)
+    assert len(flipped.tilt_angles) == 40 and flipped.tilt_range[0] == pytest.approx(-57, abs=0.01)
+    np.testing.assert_allclose(flipped.defocus_per_tilt, acq["defocus_um"])
+    np.testing.assert_allclose(flipped.exposure, acq["exposure"])
+    assert flipped.correction == "flip" and raw.correction == "none"
+    at = tuple(np.rint(flipped.positions).astype(int).T)
+    # at 20 A voxels (Nyquist 40 A) the whole band lies before the first zero (28 A at 3.9 um):
+    # flipped, the particles are bright; not flipped, dark (the CTF is negative there)
+    assert flipped.tomogram[at].mean() > 0 > raw.tomogram[at].mean()
+    # the damage of the exposure lowers what the later tilts contribute
+    undamaged = sta.simulate_tomogram(ref, **{**kw, "exposure": None})
+    assert np.abs(undamaged.tomogram).sum() > np.abs(flipped.tomogram).sum()
+
+
+def test_simulate_refuses_mismatched_per_tilt_values():
+    ref = sta.phantom_map(box=16, voxel_size=20.0)
+    kw = dict(voxel_size=20.0, shape=(32, 64, 64), n_particles=2, tilt_angles=[0.0, 3.0, -3.0])
+    with pytest.raises(ValueError, match="one per tilt"):
+        sta.simulate_tomogram(ref, defocus_um=[3.9, 4.0], **kw)
+    with pytest.raises(ValueError, match="one value per tilt"):
+        sta.simulate_tomogram(ref, exposure=[1.5], **kw)
+    with pytest.raises(ValueError, match="either dose_per_tilt or exposure"):
+        sta.simulate_tomogram(ref, exposure=[1.5, 4.5, 7.5], dose_per_tilt=3.0, **kw)
+    with pytest.raises(ValueError, match="correction"):
+        sta.simulate_tomogram(ref, correction="wiener", **kw)

@@ -46,6 +46,8 @@ from emcourse.checks.segmentation_blocks import *  # noqa: F403
 from emcourse.checks.segmentation_blocks import __all__ as _segmentation_blocks_all
 from emcourse.checks.segmentation_finetune import *  # noqa: F403
 from emcourse.checks.segmentation_finetune import __all__ as _segmentation_finetune_all
+from emcourse.checks.segmentation_instances import *  # noqa: F403
+from emcourse.checks.segmentation_instances import __all__ as _segmentation_instances_all
 from emcourse.checks.segmentation_models import *  # noqa: F403
 from emcourse.checks.segmentation_models import __all__ as _segmentation_models_all
 from emcourse.checks.segmentation_questions import *  # noqa: F403
@@ -78,6 +80,7 @@ TASKS = [
     *_segmentation_questions_all,
     *_segmentation_blocks_all,
     *_segmentation_finetune_all,
+    *_segmentation_instances_all,
     *_segmentation_splits_all,
     *_segmentation_strokes_all,
     *_clem_all,

@@ -65,7 +65,10 @@ def read_bigwarp_csv(path) -> dict:
     dict
         ``names`` (list of str), ``active`` (bool array), ``moving`` and
         ``fixed`` ((n, K) arrays, **(z, y, x)** or (y, x) columns, the file's
-        physical unit), ``ndim``.
+        physical unit), ``ndim``; ``paired`` (bool array): False where BigWarp
+        wrote ``Infinity`` for every coordinate of one side, its mark of a
+        landmark placed in one image only (``LandmarkTableModel``); such a row
+        reads as NaN there and is never ``active`` (no fit can use it).
     """
     path = Path(path)
     rows = [r for r in _read_text_rows(path, "BigWarp landmark rows") if r]
@@ -80,7 +83,7 @@ def read_bigwarp_csv(path) -> dict:
     k = (width - 2) // 2
     axes = "xyz"[:k]
     columns = ["name", "active", *(f"moving_{a}" for a in axes), *(f"fixed_{a}" for a in axes)]
-    names, active, vals = [], [], []
+    names, active, paired, vals = [], [], [], []
     for i, r in enumerate(rows, 1):
         if len(r) != width:
             gap = f": column {columns[len(r)]} is missing" if len(r) < width else ""
@@ -100,13 +103,24 @@ def read_bigwarp_csv(path) -> dict:
                 raise ValueError(
                     f"{path}: row {i}, column {col}: expected a number, found {v!r}."
                 ) from exc
-        vals.append(row)
+        sides = [row[:k], row[k:]]
+        unplaced = [all(x == np.inf for x in side) for side in sides]
+        for col, x in zip(columns[2:], row, strict=True):
+            side = sides[columns.index(col) >= 2 + k]
+            if not np.isfinite(x) and not (x == np.inf and all(y == np.inf for y in side)):
+                raise ValueError(
+                    f"{path}: row {i}, column {col}: expected a finite number (or Infinity in "
+                    f"every column of a side, BigWarp's mark of a point not placed), found {x!r}."
+                )
+        vals.append([np.nan if np.isinf(x) else x for x in row])
         names.append(r[0])
-        active.append(r[1] == "true")
+        paired.append(not any(unplaced))
+        active.append(r[1] == "true" and paired[-1])
     v = np.array(vals)
     return {
         "names": names,
         "active": np.array(active),
+        "paired": np.array(paired),
         "moving": _flip(v[:, :k]),
         "fixed": _flip(v[:, k:]),
         "ndim": k,

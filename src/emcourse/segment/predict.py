@@ -35,6 +35,8 @@ def to_network_grid(image, pixel_nm: float, *, limits=None) -> np.ndarray:
 def predict_probability(image, pixel_nm: float, params: dict, *, limits=None) -> np.ndarray:
     """Mitochondrion probability (float32, the image's shape) of one 2D image.
 
+    A network with C > 1 outputs gives (C, H, W), one probability map per output.
+
     Parameters
     ----------
     image : array (H, W)
@@ -64,8 +66,8 @@ def predict_probability(image, pixel_nm: float, params: dict, *, limits=None) ->
         raise ValueError(f"expected one 2D image, found shape {image.shape}.")
     norm = to_network_grid(image, pixel_nm, limits=limits)
     prob = unet_predict(norm[None], params, limits=(0.0, 1.0))[0]
-    if prob.shape != image.shape:
-        prob = resize(prob, image.shape, order=1, preserve_range=True)
+    if prob.shape[-2:] != image.shape:  # (C, H, W) for a network with C > 1 outputs
+        prob = resize(prob, prob.shape[:-2] + image.shape, order=1, preserve_range=True)
     return prob.astype(np.float32)
 
 

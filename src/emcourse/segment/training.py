@@ -23,12 +23,13 @@ __all__ = [
 CHANNELS = (8, 16, 32, 64)
 
 
-def make_unet(channels: tuple[int, ...] = CHANNELS):
+def make_unet(channels: tuple[int, ...] = CHANNELS, *, outputs: int = 1):
     """The course's 2D U-Net (see :mod:`emcourse.segment.unet`), seeded by the caller.
 
     ``channels`` are the widths from the top level to the bottom one; the network
     pools ``len(channels) - 1`` times. Layer names (``enc1``, ..., ``bottom``,
-    ``up1``, ``dec1``, ..., ``out``) are the keys of the NumPy weights.
+    ``up1``, ``dec1``, ..., ``out``) are the keys of the NumPy weights. ``outputs``
+    is the number of logits per pixel (2 for foreground and boundary).
     """
     import torch
     from torch import nn
@@ -52,7 +53,7 @@ def make_unet(channels: tuple[int, ...] = CHANNELS):
                 setattr(self, f"up{i}", nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2))
                 setattr(self, f"dec{i}", double(2 * widths[i], widths[i]))
             self.bottom = double(channels[-2], channels[-1])
-            self.out = nn.Conv2d(channels[0], 1, 1)
+            self.out = nn.Conv2d(channels[0], outputs, 1)
             self.pool = nn.MaxPool2d(2)
 
         def forward(self, x):

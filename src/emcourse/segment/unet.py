@@ -65,7 +65,11 @@ def unet_depth(params: dict) -> int:
 
 
 def unet_forward(image: np.ndarray, params: dict) -> np.ndarray:
-    """Logits (H, W) of one 2D image (H, W; both divisible by 2**depth), already normalised."""
+    """Logits of one 2D image (H, W; both divisible by 2**depth), already normalised.
+
+    (H, W) for a network with one output; (C, H, W) for one with C > 1 outputs
+    (for example foreground and boundary, :mod:`emcourse.segment.instances_deep`).
+    """
     depth = unet_depth(params)
     x = np.asarray(image, np.float32)[None]
     skips = []
@@ -78,11 +82,14 @@ def unet_forward(image: np.ndarray, params: dict) -> np.ndarray:
         up = _up(x, params[f"up{i}.weight"], params[f"up{i}.bias"])
         x = _double(np.concatenate([up, skips[i - 1]]), params, f"dec{i}")
     w, b = params["out.weight"], params["out.bias"]
-    return np.tensordot(w[:, :, 0, 0], x, axes=(1, 0))[0] + b[0]
+    logits = np.tensordot(w[:, :, 0, 0], x, axes=(1, 0)) + b[:, None, None]
+    return logits[0] if logits.shape[0] == 1 else logits
 
 
 def unet_predict(volume: np.ndarray, params: dict, *, limits=None) -> np.ndarray:
     """Foreground probability of every z slice of a volume (float32, same shape).
+
+    A network with C > 1 outputs gives (Z, C, H, W): one probability per output.
 
     The volume is normalised as in training: its 1st and 99th percentiles (or
     ``limits``) map to 0 and 1. Slices are padded (by reflection) to a multiple
@@ -95,9 +102,10 @@ def unet_predict(volume: np.ndarray, params: dict, *, limits=None) -> np.ndarray
     params = {k: np.asarray(v, np.float32) for k, v in params.items()}
     m = 2 ** unet_depth(params)
     ph, pw = (-h) % m, (-w) % m
-    out = np.empty(volume.shape, np.float32)
+    n_out = params["out.weight"].shape[0]
+    out = np.empty(volume.shape if n_out == 1 else (volume.shape[0], n_out, h, w), np.float32)
     for z in range(volume.shape[0]):
         img = np.pad(norm[z], ((0, ph), (0, pw)), mode="reflect")
-        logits = unet_forward(img, params)[:h, :w]
+        logits = unet_forward(img, params)[..., :h, :w]
         out[z] = 1.0 / (1.0 + np.exp(-logits))
     return out

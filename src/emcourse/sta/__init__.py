@@ -105,6 +105,7 @@ from emcourse.sta.tiltseries import (
     rotate_plane,
     simulate_tilt_series,
     standin_tilt_table,
+    tomogram_acquisition,
 )
 from emcourse.sta.tomography import (
     ctf_1d,
@@ -171,6 +172,7 @@ __all__ = [
     "rotate_plane",
     "simulate_tilt_series",
     "standin_tilt_table",
+    "tomogram_acquisition",
     "WORKERS",
     "Poses",
     "RefineResult",

@@ -55,6 +55,8 @@ def average_simulated(
     search_step: float = 30.0,
     search_resolution_A: float = 40.0,
     iterations: int = 3,
+    start_step: float | None = None,
+    **simulation,
 ) -> SimulatedAverage:
     """The track's worked example in one call: simulate, extract, search, refine.
 
@@ -62,12 +64,23 @@ def average_simulated(
     cuts subtomograms at the true centres rounded to whole voxels, finds first
     poses by a global search (``search_step`` degrees) against the reference
     low-passed to ``search_resolution_A``, then runs gold-standard
-    :func:`refine` for ``iterations`` starting from the same low-passed map.
-    The lesson "Align and average subtomograms" takes these steps one by one.
+    :func:`refine` for ``iterations`` starting from the same low-passed map,
+    with a first local range of ``start_step`` degrees (default
+    ``search_step``). The lesson "Align and average subtomograms" takes these
+    steps one by one (a 25 degree search, then a 30 degree first range). Further
+    keyword arguments go to :func:`emcourse.sta.simulate_tomogram` (a real
+    tilt table's ``tilt_angles``, ``defocus_um`` and ``exposure``, the
+    ``amplitude_contrast``).
     """
     box = reference.shape[0]
     sim = simulate_tomogram(
-        reference, voxel_size=voxel_size, shape=shape, n_particles=n_particles, snr=snr, seed=seed
+        reference,
+        voxel_size=voxel_size,
+        shape=shape,
+        n_particles=n_particles,
+        snr=snr,
+        seed=seed,
+        **simulation,
     )
     centres = np.rint(sim.positions)
     subtomos = extract_subtomograms(sim.tomogram, centres, box=box)
@@ -86,7 +99,7 @@ def average_simulated(
         wedge=sim.tilt_range,
         voxel_size=voxel_size,
         iterations=iterations,
-        start_step=search_step,
+        start_step=search_step if start_step is None else start_step,
         initial_resolution_A=search_resolution_A,
     )
     return SimulatedAverage(sim, centres, subtomos, found, result)

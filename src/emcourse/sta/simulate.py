@@ -120,6 +120,9 @@ class SimulatedTomogram:
     snr: float
     defocus_um: float
     tilt_range: tuple
+    defocus_per_tilt: np.ndarray | None = None
+    exposure: np.ndarray | None = None
+    correction: str = "flip"
     decoy_positions: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
     decoy_rotations: np.ndarray = field(default_factory=lambda: np.zeros((0, 3, 3)))
 
@@ -254,6 +257,10 @@ def simulate_tomogram(
     defocus_um: float = 2.0,
     dose_per_tilt: float = 0.0,
     seed=0,
+    tilt_angles=None,
+    exposure=None,
+    amplitude_contrast: float = 0.07,
+    correction: str = "flip",
     decoy=None,
     n_decoys: int = 0,
 ) -> SimulatedTomogram:
@@ -287,14 +294,32 @@ def simulate_tomogram(
         Degrees.
     snr : float
         Per-projection signal-to-noise ratio (above); ``np.inf`` for no noise.
-    defocus_um : float
-        Underfocus in micrometres (same for every tilt; no defocus gradient).
+    defocus_um : float or array of float
+        Underfocus in micrometres: one for every tilt, or one per tilt of
+        ``tilt_angles`` (e.g. CTFFIND's per tilt from a tilt table:
+        :func:`emcourse.sta.tomogram_acquisition`); no defocus gradient across an image.
         At 2 um and 300 kV the first CTF zero (20 A) lies at the Nyquist
-        frequency of 10 A voxels; at 3 um it moves to 24 A.
+        frequency of 10 A voxels; at 3 um it moves to 24 A, at 3.9 um to 28 A.
     dose_per_tilt : float
-        Electrons per square angstrom per tilt for the exposure filter; 0 = off.
+        Electrons per square angstrom per tilt for the exposure filter (the
+        Grant & Grigorieff decay applied as damage, at each tilt's
+        mid-exposure); 0 = off.
     seed : int
         Everything random comes from ``numpy.random.default_rng(seed)``.
+    tilt_angles : array of float, optional
+        The tilts in acquisition order, degrees (e.g. a real tilt table's);
+        overrides ``tilt_range`` and ``tilt_step``.
+    exposure : array of float, optional
+        Per tilt of ``tilt_angles`` (acquisition order), the exposure in e/A^2
+        at which its damage is computed (a real pre-exposure plus half the
+        image's own dose); instead of ``dose_per_tilt``.
+    amplitude_contrast : float
+        Fraction of amplitude contrast of the CTF (0.07 by default; RELION's
+        EMPIAR-10164 tutorial uses 0.1).
+    correction : {"flip", "none"}
+        ``"flip"``: each tilt phase flipped by the sign of its own CTF before
+        back-projection (the multiplication by ``sign(CTF)`` of
+        :func:`emcourse.sta.ctf.phase_flip`); ``"none"``: the CTF left in.
     decoy : ndarray (b, b, b), optional
         A second density (same box as ``reference``) placed ``n_decoys`` times
         among the particles, at random positions and poses, as false targets;
@@ -338,16 +363,40 @@ def simulate_tomogram(
         sl = tuple(slice(i - box // 2, i - box // 2 + box) for i in ip)
         volume[sl] += part
 
-    lo, hi = (float(t) for t in tilt_range)
-    angles = tilt_scheme(min_angle=lo, max_angle=hi, step=tilt_step)
+    if tilt_angles is None:
+        lo, hi = (float(t) for t in tilt_range)
+        angles = tilt_scheme(min_angle=lo, max_angle=hi, step=tilt_step)
+    else:
+        angles = np.asarray(tilt_angles, dtype=np.float64).ravel()
+        lo, hi = float(angles.min()), float(angles.max())
+    if correction not in ("flip", "none"):
+        raise ValueError(f"correction must be 'flip' or 'none'; got {correction!r}.")
+    defoci = np.asarray(defocus_um, dtype=np.float64)
+    if defoci.ndim and defoci.shape != angles.shape:
+        raise ValueError(
+            f"defocus_um must be one value or one per tilt ({len(angles)}); got {defoci.shape}."
+        )
+    defoci = np.broadcast_to(defoci, angles.shape)
     proj = project(volume, angles)
     ny, nx = shape[1], shape[2]
-    ctf = ctf_2d((ny, nx), voxel_size=voxel_size, defocus_um=defocus_um, rfft=True)
+    opts = dict(voxel_size=voxel_size, amplitude_contrast=amplitude_contrast, rfft=True)
+    if np.all(defoci == defoci[0]):  # one CTF for all tilts
+        ctf = ctf_2d((ny, nx), defocus_um=float(defoci[0]), **opts)
+    else:
+        ctf = np.stack([ctf_2d((ny, nx), defocus_um=float(d), **opts) for d in defoci])
     F = sfft.rfft2(proj, workers=2)
     F *= ctf
+    if exposure is not None and dose_per_tilt > 0:
+        raise ValueError("give either dose_per_tilt or exposure, not both.")
     if dose_per_tilt > 0:
-        prior = dose_per_tilt * (np.arange(len(angles)) + 0.5)  # mid-exposure cumulative dose
-        F *= exposure_filter(prior, (ny, nx), voxel_size, rfft=True).astype(np.float32)
+        exposure = dose_per_tilt * (np.arange(len(angles)) + 0.5)  # mid-exposure cumulative dose
+    if exposure is not None:
+        exposure = np.asarray(exposure, dtype=np.float64).ravel()
+        if exposure.shape != angles.shape:
+            raise ValueError(
+                f"exposure needs one value per tilt ({len(angles)}); got {exposure.shape}."
+            )
+        F *= exposure_filter(exposure, (ny, nx), voxel_size, rfft=True).astype(np.float32)
     proj = sfft.irfft2(F, s=(ny, nx), workers=2)
     if np.isfinite(snr):
         if snr <= 0:
@@ -356,7 +405,7 @@ def simulate_tomogram(
         proj += rng.standard_normal(proj.shape, dtype=np.float32) * sigma[:, None, None].astype(
             np.float32
         )
-    flip = np.sign(ctf)
+    flip = np.sign(ctf) if correction == "flip" else None
     tomo = weighted_backprojection(proj, angles, thickness=shape[0], flip=flip)
     return SimulatedTomogram(
         tomogram=tomo,
@@ -366,8 +415,11 @@ def simulate_tomogram(
         tilt_angles=angles,
         voxel_size=float(voxel_size),
         snr=float(snr),
-        defocus_um=float(defocus_um),
+        defocus_um=float(np.median(defoci)),
         tilt_range=(lo, hi),
+        defocus_per_tilt=np.array(defoci),
+        exposure=exposure,
+        correction=correction,
         decoy_positions=everything[n:],
         decoy_rotations=decoy_rotations,
     )

@@ -33,6 +33,7 @@ __all__ = [
     "rotate_plane",
     "simulate_tilt_series",
     "standin_tilt_table",
+    "tomogram_acquisition",
 ]
 
 
@@ -89,6 +90,41 @@ def dose_per_tilt(pre_exposure) -> np.ndarray:
     dose[order[:-1]] = steps
     dose[order[-1]] = np.median(steps) if len(steps) else 0.0
     return dose
+
+
+def tomogram_acquisition(meta: dict) -> dict:
+    """A tilt table's tilts in acquisition order, with each image's defocus and exposure.
+
+    What :func:`emcourse.sta.simulate_tomogram` takes to simulate a tomogram
+    with a real series' metadata: ``tilt_angles`` (degrees, sorted by
+    pre-exposure, i.e. in the order the images were taken), ``defocus_um``
+    (the mean of CTFFIND's defocus U and V of each image, micrometres) and
+    ``exposure`` (e/A^2: the pre-exposure plus half of one image's dose, the
+    median of :func:`dose_per_tilt`, so the damage is taken in the middle of
+    each exposure).
+
+    Parameters
+    ----------
+    meta : dict
+        What :func:`emcourse.io.read_tilt_series_star` or
+        :func:`standin_tilt_table` returns.
+
+    Examples
+    --------
+    >>> acq = tomogram_acquisition(standin_tilt_table())
+    >>> np.round(acq["tilt_angles"][:3]).astype(int).tolist(), acq["exposure"][:2].tolist()
+    ([0, 3, -3], [1.5, 4.5])
+    >>> bool(3.8 < np.median(acq["defocus_um"]) < 4.0)
+    True
+    """
+    pre = np.asarray(meta["pre_exposure"], dtype=float)
+    order = np.argsort(pre, kind="stable")
+    defocus = 0.5 * (np.asarray(meta["defocus_u"], float) + np.asarray(meta["defocus_v"], float))
+    return {
+        "tilt_angles": np.asarray(meta["tilt"], dtype=float)[order],
+        "defocus_um": defocus[order] / 1e4,
+        "exposure": pre[order] + 0.5 * float(np.median(dose_per_tilt(pre))),
+    }
 
 
 def missing_tilts(reference, present, *, tolerance: float = 0.5) -> np.ndarray:
