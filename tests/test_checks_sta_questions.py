@@ -75,6 +75,7 @@ CHOICES = {
     "07-finding-particles": (checks.recall_choice, "a"),
     "08-aligning-and-averaging": (checks.einstein_choice, "b"),
     "09-resolution-and-comparison": (checks.gold_standard_choice, "a"),
+    "10-cleaning-picks-by-3d-classification": (checks.decoy_class_choice, "a"),
 }
 
 

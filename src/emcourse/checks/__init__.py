@@ -18,6 +18,8 @@ from emcourse.checks.archives import *  # noqa: F403
 from emcourse.checks.archives import __all__ as _archives_all
 from emcourse.checks.averaging import *  # noqa: F403
 from emcourse.checks.averaging import __all__ as _averaging_all
+from emcourse.checks.classification import *  # noqa: F403
+from emcourse.checks.classification import __all__ as _classification_all
 from emcourse.checks.clem import *  # noqa: F403
 from emcourse.checks.clem import __all__ as _clem_all
 from emcourse.checks.clem_3d import *  # noqa: F403
@@ -69,6 +71,7 @@ TASKS = [
     *_tomograms_all,
     *_averaging_all,
     *_resolution_all,
+    *_classification_all,
     *_sta_questions_all,
     *_ctf_all,
     *_dose_all,

@@ -227,9 +227,11 @@ __all__ = [
 ]
 
 # the lesson "Pick particles on a real tomogram" (issue 17)
+from emcourse.sta.classify import *  # noqa: E402, F403
+from emcourse.sta.classify import __all__ as _classify_all  # noqa: E402
 from emcourse.sta.vlp import *  # noqa: E402, F403
 from emcourse.sta.vlp import __all__ as _vlp_all  # noqa: E402
 from emcourse.sta.vlp_sim import *  # noqa: E402, F403
 from emcourse.sta.vlp_sim import __all__ as _vlp_sim_all  # noqa: E402
 
-__all__ += [*_vlp_all, *_vlp_sim_all]
+__all__ += [*_classify_all, *_vlp_all, *_vlp_sim_all]

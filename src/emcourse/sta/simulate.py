@@ -9,7 +9,7 @@ no plots.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.fft as sfft
@@ -106,6 +106,9 @@ class SimulatedTomogram:
         Underfocus in micrometres.
     tilt_range : tuple of float
         (min, max) tilt, for :func:`emcourse.sta.wedge_mask`.
+    decoy_positions, decoy_rotations : ndarray (m, 3), (m, 3, 3)
+        Centres and poses of the decoys (``decoy=`` of :func:`simulate_tomogram`);
+        empty without them.
     """
 
     tomogram: np.ndarray
@@ -120,6 +123,8 @@ class SimulatedTomogram:
     defocus_per_tilt: np.ndarray | None = None
     exposure: np.ndarray | None = None
     correction: str = "flip"
+    decoy_positions: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    decoy_rotations: np.ndarray = field(default_factory=lambda: np.zeros((0, 3, 3)))
 
 
 def standin_map(
@@ -256,6 +261,8 @@ def simulate_tomogram(
     exposure=None,
     amplitude_contrast: float = 0.07,
     correction: str = "flip",
+    decoy=None,
+    n_decoys: int = 0,
 ) -> SimulatedTomogram:
     """Simulate a cryo-ET tomogram of randomly placed, randomly oriented copies of a reference.
 
@@ -313,6 +320,11 @@ def simulate_tomogram(
         ``"flip"``: each tilt phase flipped by the sign of its own CTF before
         back-projection (the multiplication by ``sign(CTF)`` of
         :func:`emcourse.sta.ctf.phase_flip`); ``"none"``: the CTF left in.
+    decoy : ndarray (b, b, b), optional
+        A second density (same box as ``reference``) placed ``n_decoys`` times
+        among the particles, at random positions and poses, as false targets;
+        its positions are not in ``positions`` but in ``decoy_positions``.
+    n_decoys : int
 
     Returns
     -------
@@ -330,15 +342,24 @@ def simulate_tomogram(
     rng = np.random.default_rng(seed)
     box = reference.shape[0]
     radius = _support_radius(reference)
-    positions = _place_positions(rng, shape, box // 2 + 1, int(n_particles), 2 * radius)
-    rotations = random_rotations(int(n_particles), seed=rng)
+    n, m = int(n_particles), int(n_decoys) if decoy is not None else 0
+    if m:
+        decoy = np.asarray(decoy, dtype=np.float32)
+        if decoy.shape != reference.shape:
+            raise ValueError(f"decoy {decoy.shape} and reference {reference.shape} differ in box.")
+        radius = max(radius, _support_radius(decoy))
+    everything = _place_positions(rng, shape, box // 2 + 1, n + m, 2 * radius)
+    positions = everything[:n]
+    rotations = random_rotations(n, seed=rng)
     eulers = matrix_to_euler(rotations)
+    decoy_rotations = random_rotations(m, seed=rng) if m else np.zeros((0, 3, 3))
+    maps = [reference] * n + [decoy] * m
 
     volume = np.zeros(shape, np.float32)
-    for p, R in zip(positions, rotations, strict=True):
+    for p, R, density in zip(everything, [*rotations, *decoy_rotations], maps, strict=True):
         ip = np.rint(p).astype(int)
         frac = p - ip
-        part = rotate_volume(reference, R, shift=frac, order=3)
+        part = rotate_volume(density, R, shift=frac, order=3)
         sl = tuple(slice(i - box // 2, i - box // 2 + box) for i in ip)
         volume[sl] += part
 
@@ -399,4 +420,6 @@ def simulate_tomogram(
         defocus_per_tilt=np.array(defoci),
         exposure=exposure,
         correction=correction,
+        decoy_positions=everything[n:],
+        decoy_rotations=decoy_rotations,
     )
