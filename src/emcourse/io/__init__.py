@@ -20,6 +20,7 @@ are in angstrom.
 """
 
 from emcourse.io.arrays import as_float
+from emcourse.io.ecclem import read_ecclem_xml, write_ecclem_xml
 from emcourse.io.landmarks import read_bigwarp_csv, read_cosem_landmarks, write_bigwarp_csv
 from emcourse.io.mdoc import read_mdoc
 from emcourse.io.mrc import (
@@ -47,10 +48,8 @@ from emcourse.io.transforms import (
     elastix_affine_matrix,
     elastix_bspline_grid,
     elastix_steps,
-    read_ecclem_xml,
     read_elastix_parameters,
     read_transform_json,
-    write_ecclem_xml,
     write_transform_json,
 )
 from emcourse.io.vem import (
