@@ -55,6 +55,21 @@ def _png(rel):
     return np.asarray(Image.open(fixture_file(rel)).convert("L"), dtype=np.float32)
 
 
+def _deepclem_case(angle, scale, shift):
+    em = _png("clem-deepclem/registered_pairs/EM/s6_ds.png")
+    fm = _png("clem-deepclem/registered_pairs/FM/s6_ds.png")
+    c = (np.array(em.shape) - 1) / 2
+    known = clem.make_transform(linear=scale * clem.rotation_2d(angle))
+    known[:2, 2] = c - known[:2, :2] @ c + shift
+    moved = clem.warp(fm, clem.invert(known), moving_pixel=1.0, out_shape=fm.shape, out_pixel=1.0)
+    grid = np.stack(np.meshgrid(np.linspace(100, 854, 8), np.linspace(100, 1180, 8)), -1)
+    return em, moved, known, grid.reshape(-1, 2)
+
+
+def _grid_tre(m, known, grid):
+    return float(np.sqrt(np.mean(clem.target_errors(m, known, grid) ** 2)))
+
+
 @pytest.mark.parametrize(
     ("angle", "scale", "shift", "recovered"),
     [
@@ -69,34 +84,12 @@ def test_mutual_information_undoes_a_known_transform_on_the_real_pair(
     """DeepCLEM s6: a transform we apply to the fluorescence is recovered to <= 8 px (2 binned
     pixels at the finest level, bin 4) from a start about 35 px off, or, for the third, missed by
     more than 50 px: the three cases the robust-registration lesson quotes."""
-    em = _png("clem-deepclem/registered_pairs/EM/s6_ds.png")
-    fm = _png("clem-deepclem/registered_pairs/FM/s6_ds.png")
-    c = (np.array(em.shape) - 1) / 2
-    known = clem.make_transform(linear=scale * clem.rotation_2d(angle))
-    known[:2, 2] = c - known[:2, :2] @ c + shift
-    moved = clem.warp(fm, clem.invert(known), moving_pixel=1.0, out_shape=fm.shape, out_pixel=1.0)
-    grid = np.stack(np.meshgrid(np.linspace(100, 854, 8), np.linspace(100, 1180, 8)), -1)
-    grid = grid.reshape(-1, 2)
-    start = np.sqrt(np.mean(clem.target_errors(np.eye(3), known, grid) ** 2))
+    em, moved, known, grid = _deepclem_case(angle, scale, shift)
+    start = _grid_tre(np.eye(3), known, grid)
     m, _ = clem.register_mi_pyramid(em, moved, levels=(8, 4))
-    tre = np.sqrt(np.mean(clem.target_errors(m, known, grid) ** 2))
+    tre = _grid_tre(m, known, grid)
     assert start > 25, start
     assert (tre <= 8.0) if recovered else (tre > 50.0), tre
-
-
-def _deepclem_case(angle, scale, shift):
-    em = _png("clem-deepclem/registered_pairs/EM/s6_ds.png")
-    fm = _png("clem-deepclem/registered_pairs/FM/s6_ds.png")
-    c = (np.array(em.shape) - 1) / 2
-    known = clem.make_transform(linear=scale * clem.rotation_2d(angle))
-    known[:2, 2] = c - known[:2, :2] @ c + shift
-    moved = clem.warp(fm, clem.invert(known), moving_pixel=1.0, out_shape=fm.shape, out_pixel=1.0)
-    grid = np.stack(np.meshgrid(np.linspace(100, 854, 8), np.linspace(100, 1180, 8)), -1)
-    return em, moved, known, grid.reshape(-1, 2)
-
-
-def _grid_tre(m, known, grid):
-    return float(np.sqrt(np.mean(clem.target_errors(m, known, grid) ** 2)))
 
 
 @pytest.mark.parametrize(
