@@ -401,10 +401,12 @@ def test_a_sidecar_that_cannot_be_written_fails_the_fetch(archive_server, monkey
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr("builtins.open", full_open)
-    with pytest.raises(data.DataUnavailableError, match="disk full") as err:
-        data.fetch("emd-1832")
-    monkeypatch.undo()
+    # a context, not monkeypatch.undo(): undo would also drop data_env's empty test
+    # cache, and the listing below would read the user's own cache instead
+    with monkeypatch.context() as patch:
+        patch.setattr("builtins.open", full_open)
+        with pytest.raises(data.DataUnavailableError, match="disk full") as err:
+            data.fetch("emd-1832")
     assert err.value.kind == "disk-full"
     assert _files(data.cache_dir()) == []
 
