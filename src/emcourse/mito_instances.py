@@ -41,16 +41,13 @@ BOUNDARY_WEIGHTS = (
 BOUNDARY_SHA256 = "d68e81b3a6eb969bbb1dafcc57da635dd9921af0c065d7b2f4f17ae03b1edfe2"
 
 
-def read_boundary_unet(path=None, *, check: bool = True) -> dict:
-    """The shipped boundary network's weights (``path``: another ``.npz`` of the same design)."""
-    path = Path(BOUNDARY_WEIGHTS if path is None else path)
-    raw = path.read_bytes()
-    if check and path == BOUNDARY_WEIGHTS and BOUNDARY_SHA256:
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != BOUNDARY_SHA256:
-            raise ValueError(f"{path.name}: sha256 {digest}, expected {BOUNDARY_SHA256}")
-    with np.load(io.BytesIO(raw)) as f:
-        return {k: f[k].astype(np.float32) for k in f.files}
+def read_boundary_unet(path=None) -> dict:
+    """The shipped boundary network's weights, sha256 checked (``path``: another ``.npz``)."""
+    from emcourse.io import read_shipped_unet, read_unet_weights
+
+    if path is None:
+        return read_shipped_unet(BOUNDARY_WEIGHTS.name, BOUNDARY_SHA256)
+    return read_unet_weights(path)
 
 
 def _standin(seed: int = STANDIN_SEED):
@@ -94,7 +91,7 @@ def main(argv=None) -> int:
             f"{args.out}: {args.out.stat().st_size} bytes, sha256 "
             f"{hashlib.sha256(args.out.read_bytes()).hexdigest()}"
         )
-    params = read_boundary_unet(args.out, check=False)
+    params = read_boundary_unet(args.out)
     fg, bd = predict_boundaries(vol.em[held], params, limits=limits)
     for name, s in compare_methods(vol.labels[held], fg, bd, voxel_size=VOXEL_NM).items():
         print(f"held-out slices {held.start}-{held.stop - 1}, {name}: {s}")

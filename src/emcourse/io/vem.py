@@ -128,20 +128,23 @@ def read_unet_weights(path) -> dict[str, np.ndarray]:
     return params
 
 
-def read_shipped_unet() -> dict[str, np.ndarray]:
-    """The weights of the course's shipped U-Net, checked against their pinned sha256.
+def read_shipped_unet(name: str = "unet-mito.npz", sha256: str | None = None) -> dict:
+    """The weights of one of the course's shipped U-Nets, checked against their pinned sha256.
 
-    The file is ``emcourse/segment/weights/unet-mito.npz`` (model card beside it).
+    The files are in ``emcourse/segment/weights/`` (model cards beside them):
+    ``unet-mito.npz`` (pinned by ``segment.unet.SHIPPED_SHA256``) by default, or
+    ``name`` with its own ``sha256`` (the boundary network's, for example).
     """
-    from emcourse.segment.unet import SHIPPED_SHA256
+    if sha256 is None:
+        from emcourse.segment.unet import SHIPPED_SHA256 as sha256
 
-    ref = resources.files("emcourse.segment").joinpath("weights/unet-mito.npz")
+    ref = resources.files("emcourse.segment").joinpath("weights", name)
     raw = ref.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
-    if digest != SHIPPED_SHA256:
+    if digest != sha256:
         raise ValueError(
-            f"{ref}: expected sha256 {SHIPPED_SHA256}, found {digest}. The weights file was "
-            "changed; run `python scripts/train_shipped_unet.py` to rebuild it."
+            f"{ref}: expected sha256 {sha256}, found {digest}. The weights file was "
+            "changed; rebuild it with the command its model card names."
         )
     with np.load(io.BytesIO(raw)) as f:
         return {k: f[k] for k in f.files}
