@@ -39,7 +39,9 @@ def read_weights(weights=None) -> dict:
     return read_unet_weights(weights)
 
 
-def predict_mito(image, pixel_nm: float, *, weights=None, limits=None, tta=False) -> np.ndarray:
+def predict_mito(
+    image, pixel_nm: float, *, weights=None, limits=None, tta=False, zooms=(1.0,)
+) -> np.ndarray:
     """Mitochondrion probability (float32, the image's shape) of one 2D image of any pixel size.
 
     ``weights``: ``None`` for the shipped network (``segment/weights/unet-mito.npz``), or
@@ -47,9 +49,12 @@ def predict_mito(image, pixel_nm: float, *, weights=None, limits=None, tta=False
     to the network's 15 nm and back; grey levels by ``limits`` (default the image's
     1st and 99th percentiles). ``tta``: the mean over the 8 flips and quarter turns of the
     image (:func:`~emcourse.segment.finetune.dihedral_mean`; 8 times the time), as the
-    command scores. See :func:`emcourse.segment.predict_probability`.
+    command scores. ``zooms``: and the mean over the image shrunk by these factors
+    (:func:`~emcourse.segment.finetune.zoom_mean`; ``(1.0, 0.7)`` also shows the network
+    the image at 21 nm: the command's ``--zooms``, off by default, see its model card). See
+    :func:`emcourse.segment.predict_probability`.
     """
-    from emcourse.segment.finetune import dihedral_mean
+    from emcourse.segment.finetune import dihedral_mean, zoom_mean
     from emcourse.segment.predict import predict_probability
 
     params = read_weights(weights)
@@ -60,7 +65,7 @@ def predict_mito(image, pixel_nm: float, *, weights=None, limits=None, tta=False
     def run(view):
         return predict_probability(view, pixel_nm, params, limits=limits)
 
-    return dihedral_mean(run, image) if tta else run(image)
+    return zoom_mean(lambda v: dihedral_mean(run, v) if tta else run(v), image, zooms)
 
 
 def cached_path() -> Path:
@@ -96,9 +101,11 @@ def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=Fals
     np.savez(tmp, **params)
     tmp.replace(out)
     log(f"wrote {out} (threshold {threshold} chosen on the training slices' validation bands)")
-    tta = bool(settings.get("tta", False))
+    tta, zooms = bool(settings.get("tta", False)), tuple(settings.get("zooms", (1.0,)))
     scores = {
-        "finetuned": score_test_slices(slices, read_weights(out), threshold=threshold, tta=tta)
+        "finetuned": score_test_slices(
+            slices, read_weights(out), threshold=threshold, tta=tta, zooms=zooms
+        )
     }
     if baseline:
         scores["shipped"] = score_test_slices(slices, read_weights(None), threshold=0.5)
@@ -122,6 +129,14 @@ def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=Fals
     return record
 
 
+def _zooms(text: str) -> tuple[float, ...]:
+    """``--zooms 1,0.7`` as a tuple of factors in (0, 1]."""
+    zooms = tuple(float(v) for v in text.split(","))
+    if not all(0 < z <= 1 for z in zooms):
+        raise argparse.ArgumentTypeError(f"zoom factors must be in (0, 1], got {text!r}")
+    return zooms
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m emcourse.mito",
@@ -131,7 +146,7 @@ def main(argv=None) -> int:
         "--out", type=Path, default=None, help="the .npz to write (default: the data cache's)"
     )
     for key, value in DEFAULTS.items():
-        if key not in ("labels", "tta"):
+        if key not in ("labels", "tta", "zooms"):
             parser.add_argument(f"--{key}", type=type(value), default=value)
     parser.add_argument(
         "--labels",
@@ -145,6 +160,14 @@ def main(argv=None) -> int:
         default=DEFAULTS["tta"],
         help="choose the threshold and score with the prediction averaged over the 8 flips and "
         f"quarter turns (default {DEFAULTS['tta']})",
+    )
+    parser.add_argument(
+        "--zooms",
+        type=_zooms,
+        default=DEFAULTS["zooms"],
+        help="choose the threshold and score with the prediction also averaged over the image "
+        "shrunk by these factors, comma-separated (default "
+        f"{','.join(map(str, DEFAULTS['zooms']))}; 1 for none)",
     )
     parser.add_argument(
         "--standin", action="store_true", help="train on the stand-in when no real copy is found"
