@@ -80,8 +80,8 @@ def test_the_command_clears_the_bar_on_the_real_test_slices(archive_server, caps
     About 880 s of CPU (one thread; 14.5 min of wall time on the shared machine at load 15
     before the flip-and-turn averaging added about 80 s of CPU). Measured: Dice 0.869 / 0.797
     on z 116 / 150 (0.833 / 0.761 without the averaging; shipped network 0.297 / 0.254),
-    instance F1 at IoU 0.5 0.831 / 0.684; seeds 1 and 2 give 0.822 / 0.782 and 0.846 /
-    0.799 (model card). The issue's bar, 0.80, holds on z 116 only: the
+    instance F1 at IoU 0.5 0.831 / 0.684; seeds 1 and 2 give Dice 0.822 / 0.782 and
+    0.846 / 0.799 (model card). The issue's bar, 0.80, holds on z 116 only: the
     test holds the floor that is reached (0.75 for Dice, 0.60 for F1) and reports the bar as
     an expected failure (XFAIL) until it holds on both slices; it is not lowered.
     """
@@ -179,25 +179,52 @@ def test_zoom_averaging_shows_the_network_a_shrunk_view_and_maps_it_back():
         return np.broadcast_to(((np.arange(a.shape[0]) + 0.5) / a.shape[0])[:, None], a.shape)
 
     image = np.random.default_rng(4).random((100, 60))
-    got = zoom_mean(row_index, image, (1.0, 0.7))
+    got = zoom_mean(row_index, image, zooms=(1.0, 0.7))
     assert seen == [(100, 60), (70, 42)]  # the network saw the image at 1/0.7 its pixel size
-    # the small view's map put back in place (exact inside; the outer rows are extrapolated)
+    # the small view's map put back in place (exact inside; the edge rows are reflected)
     assert np.allclose(got[2:-2], row_index(image)[2:-2], atol=1e-6)
     assert np.abs(got - row_index(image)).max() < 0.005
     # the mean of the views: a map that reports its view's size is averaged over both sizes
-    sizes = zoom_mean(lambda a: np.full(a.shape, float(a.shape[0])), image, (1.0, 0.7))
+    sizes = zoom_mean(lambda a: np.full(a.shape, float(a.shape[0])), image, zooms=(1.0, 0.7))
     assert np.allclose(sizes, 85.0)
+    # whole grey levels: the shrunk view keeps its fractions (no cut back to uint8)
+    grey = np.random.default_rng(6).integers(0, 256, (90, 90)).astype(np.uint8)
+    views = []
+    zoom_mean(lambda a: views.append(a) or np.zeros(a.shape), grey, zooms=(0.7,))
+    assert views[0].dtype == np.float32 and not np.array_equal(views[0], np.round(views[0]))
+    assert abs(float(views[0].mean()) - float(grey.mean())) < 0.5
+    for bad in ((), (1.0, 1.5), (0.0,), (0.7, 0.7)):
+        with pytest.raises(ValueError, match="zooms must be factors"):
+            zoom_mean(row_index, image, zooms=bad)
 
 
-def test_predict_mito_averages_its_zooms(monkeypatch, capsys):
+def test_predict_mito_shows_the_network_each_zoom_and_averages(monkeypatch):
+    from emcourse.segment import unet
+    from emcourse.segment.predict import predict_probability
+
     image = np.random.default_rng(5).random((64, 80)).astype(np.float32)
     shipped = load_weights(None)
     one, small = (predict_mito(image, 10.0, weights=shipped, zooms=z) for z in ((1.0,), (0.7,)))
     both = predict_mito(image, 10.0, weights=shipped, zooms=(1.0, 0.7))
     assert np.allclose(both, (one + small) / 2, atol=1e-6)
-    assert np.abs(small - one).max() > 1e-3  # the zoomed view is a different prediction
-    assert np.array_equal(one, predict_mito(image, 10.0, weights=shipped))  # zoom 1: as before
+    # zoom 1 is the plain prediction, as before the option existed
+    plain = predict_probability(image, 10.0, shipped, limits=np.percentile(image, [1, 99]))
+    assert np.array_equal(one, plain)
+    grids = []  # what the network is given: the 15 nm grid, and that grid shrunk by 0.7 (21 nm)
+    real = unet.unet_predict
+
+    def spy(x, *args, **kwargs):
+        grids.append(np.shape(x)[-2:])
+        return real(x, *args, **kwargs)
+
+    monkeypatch.setattr(unet, "unet_predict", spy)
+    predict_mito(image, 10.0, weights=shipped, zooms=(1.0, 0.7))
+    assert grids == [(43, 53), (30, 37)]  # 64 x 80 at 10 nm: 15 nm, then 15 / 0.7 = 21 nm
+
+
+def test_the_command_checks_its_zooms(capsys):
     assert finetune._zooms("1,0.7") == (1.0, 0.7)
-    with pytest.raises(SystemExit):  # a factor outside (0, 1] is refused by the command
-        finetune.main(["--zooms", "1,1.5", "--standin"])
-    assert "zoom factors must be in (0, 1]" in capsys.readouterr().err
+    for bad in ("1,1.5", "1,,0.7", "0.7,0.7"):
+        with pytest.raises(SystemExit):  # refused before any data is loaded
+            finetune.main(["--zooms", bad, "--standin"])
+        assert "--zooms takes" in capsys.readouterr().err

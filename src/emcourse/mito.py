@@ -50,8 +50,9 @@ def predict_mito(
     1st and 99th percentiles). ``tta``: the mean over the 8 flips and quarter turns of the
     image (:func:`~emcourse.segment.finetune.dihedral_mean`; 8 times the time), as the
     command scores. ``zooms``: and the mean over the image shrunk by these factors
-    (:func:`~emcourse.segment.finetune.zoom_mean`; ``(1.0, 0.7)`` also shows the network
-    the image at 21 nm: the command's ``--zooms``, off by default, see its model card). See
+    (:func:`~emcourse.segment.finetune.zoom_mean`; list 1 to keep the image as it is:
+    ``(1.0, 0.7)`` also shows the network the image at 21 nm, the command's ``--zooms``,
+    off by default and measured in ``segment/weights/MODEL_CARD.md``). See
     :func:`emcourse.segment.predict_probability`.
     """
     from emcourse.segment.finetune import dihedral_mean, zoom_mean
@@ -65,7 +66,7 @@ def predict_mito(
     def run(view):
         return predict_probability(view, pixel_nm, params, limits=limits)
 
-    return zoom_mean(lambda v: dihedral_mean(run, v) if tta else run(v), image, zooms)
+    return zoom_mean(lambda v: dihedral_mean(run, v) if tta else run(v), image, zooms=zooms)
 
 
 def cached_path() -> Path:
@@ -130,10 +131,16 @@ def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=Fals
 
 
 def _zooms(text: str) -> tuple[float, ...]:
-    """``--zooms 1,0.7`` as a tuple of factors in (0, 1]."""
-    zooms = tuple(float(v) for v in text.split(","))
-    if not all(0 < z <= 1 for z in zooms):
-        raise argparse.ArgumentTypeError(f"zoom factors must be in (0, 1], got {text!r}")
+    """``--zooms 1,0.7`` as a tuple of factors in (0, 1], each once."""
+    try:
+        zooms = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        zooms = ()
+    if not zooms or not all(0 < z <= 1 for z in zooms) or len(set(zooms)) < len(zooms):
+        raise argparse.ArgumentTypeError(
+            f"--zooms takes comma-separated factors in (0, 1], each once, such as 1,0.7; "
+            f"got {text!r}"
+        )
     return zooms
 
 
@@ -165,9 +172,10 @@ def main(argv=None) -> int:
         "--zooms",
         type=_zooms,
         default=DEFAULTS["zooms"],
-        help="choose the threshold and score with the prediction also averaged over the image "
-        "shrunk by these factors, comma-separated (default "
-        f"{','.join(map(str, DEFAULTS['zooms']))}; 1 for none)",
+        help="the scales the prediction is averaged over for the threshold and the scores: "
+        "comma-separated factors in (0, 1], 1 the image as it is, 0.7 the image shown to the "
+        "network at 21 nm (default 1.0, no averaging over scales; segment/weights/MODEL_CARD.md "
+        "measures 1,0.7)",
     )
     parser.add_argument(
         "--standin", action="store_true", help="train on the stand-in when no real copy is found"
