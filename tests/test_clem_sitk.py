@@ -62,3 +62,26 @@ def test_register_sitk_returns_the_course_convention():
 def test_register_sitk_refuses_an_unknown_optimizer():
     with pytest.raises(ValueError, match="powell"):
         clem.register_sitk(np.ones((8, 8)), np.ones((8, 8)), optimizer="lbfgs")
+
+
+def test_one_thread_for_the_registration_and_the_global_default_put_back():
+    import SimpleITK as sitk
+
+    before = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(3)  # not 1, so that a no-op would show
+    seen = []
+
+    class Reg:  # stands in for an ImageRegistrationMethod: records the threads ITK would use
+        def Execute(self, fixed, moving):
+            seen.append(sitk.ProcessObject.GetGlobalDefaultNumberOfThreads())
+            if fixed is None:
+                raise RuntimeError("failed")
+            return "done"
+
+    assert clem.execute_on_one_thread(Reg(), 1, 2) == "done"
+    with pytest.raises(RuntimeError):
+        clem.execute_on_one_thread(Reg(), None, 2)
+    after = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(before)
+    assert seen == [1, 1]
+    assert after == 3  # put back, even after a failure

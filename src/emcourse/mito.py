@@ -23,7 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from emcourse.segment.finetune import COMMAND_THRESHOLDS, DEFAULTS, finetune, score_test_slices
+from emcourse.segment.finetune import (
+    COMMAND_THRESHOLDS,
+    DEFAULTS,
+    check_zooms,
+    finetune,
+    score_test_slices,
+)
 
 __all__ = ["cached_path", "finetuned_weights", "main", "predict_mito", "read_weights"]
 
@@ -55,7 +61,7 @@ def predict_mito(
     off by default and measured in ``segment/weights/MODEL_CARD.md``). See
     :func:`emcourse.segment.predict_probability`.
     """
-    from emcourse.segment.finetune import dihedral_mean, zoom_mean
+    from emcourse.segment.finetune import augmented_mean
     from emcourse.segment.predict import predict_probability
 
     params = read_weights(weights)
@@ -66,7 +72,7 @@ def predict_mito(
     def run(view):
         return predict_probability(view, pixel_nm, params, limits=limits)
 
-    return zoom_mean(lambda v: dihedral_mean(run, v) if tta else run(v), image, zooms=zooms)
+    return augmented_mean(run, image, tta=tta, zooms=zooms)
 
 
 def cached_path() -> Path:
@@ -133,15 +139,12 @@ def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=Fals
 def _zooms(text: str) -> tuple[float, ...]:
     """``--zooms 1,0.7`` as a tuple of factors in (0, 1], each once."""
     try:
-        zooms = tuple(float(v) for v in text.split(","))
+        return check_zooms(text.split(","))
     except ValueError:
-        zooms = ()
-    if not zooms or not all(0 < z <= 1 for z in zooms) or len(set(zooms)) < len(zooms):
         raise argparse.ArgumentTypeError(
             f"--zooms takes comma-separated factors in (0, 1], each once, such as 1,0.7; "
             f"got {text!r}"
-        )
-    return zooms
+        ) from None
 
 
 def main(argv=None) -> int:

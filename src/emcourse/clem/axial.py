@@ -176,12 +176,14 @@ def register_sitk_3d(fixed, moving, *, fixed_spacing, moving_spacing, bins: int 
 
     A standard SimpleITK set-up: Euler 3D transform about the fixed volume's
     centre, Mattes MI with ``bins`` bins on every voxel, regular-step gradient
-    descent with scales from physical shifts, linear interpolation. SimpleITK
+    descent with scales from physical shifts, linear interpolation, ITK on one
+    thread (:func:`~emcourse.clem.intensity.execute_on_one_thread`). SimpleITK
     works in (x, y, z) and returns the fixed -> moving map; this function
     converts it to the course's moving -> fixed matrix in (z, y, x).
     """
     import SimpleITK as sitk
 
+    from emcourse.clem.intensity import execute_on_one_thread
     from emcourse.clem.transforms import matrix_xyz
 
     def image(a, spacing):
@@ -202,7 +204,7 @@ def register_sitk_3d(fixed, moving, *, fixed_spacing, moving_spacing, bins: int 
     start = sitk.Euler3DTransform()
     start.SetCenter(tuple(float(v) for v in ((np.array(f.shape) - 1) / 2 * fs)[::-1]))
     reg.SetInitialTransform(start, inPlace=False)
-    out = reg.Execute(image(f, fs), image(moving, moving_spacing))
+    out = execute_on_one_thread(reg, image(f, fs), image(moving, moving_spacing))
     out = sitk.CompositeTransform(out).GetNthTransform(0)
     lin = np.array(out.GetMatrix()).reshape(3, 3)
     c, t = np.array(out.GetCenter()), np.array(out.GetTranslation())

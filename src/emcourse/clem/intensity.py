@@ -18,6 +18,7 @@ from emcourse.clem.warp import warp
 __all__ = [
     "SITK_SPARSE",
     "SITK_TUTORIAL",
+    "execute_on_one_thread",
     "mutual_information",
     "phase_correlation",
     "register_mi",
@@ -217,6 +218,26 @@ def register_mi_pyramid(
     return m, history
 
 
+def execute_on_one_thread(reg, fixed, moving):
+    """``reg.Execute(fixed, moving)`` with ITK on one thread, so the result is the same every run.
+
+    ITK splits a metric's sums over threads as they come free, so with more
+    threads the result changes from run to run: SimpleITK's tutorial set-up
+    (:data:`SITK_TUTORIAL`) on ``tests/test_clem_sitk.py``'s stand-in ended
+    52-57 px off on seed 0 and 12-21 px on seed 2, against 52.1 and 18.6 px every
+    time with one. The registration method's own ``SetNumberOfThreads`` does not
+    reach the metric; ITK's global default does, and is put back afterwards.
+    """
+    import SimpleITK as sitk
+
+    threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    try:
+        return reg.Execute(fixed, moving)
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+
+
 def register_sitk(
     fixed,
     moving,
@@ -293,16 +314,7 @@ def register_sitk(
     reg.SetSmoothingSigmasPerLevel([float(v) for v in smooth])
     reg.SmoothingSigmasAreSpecifiedInPhysicalUnitsOn()
     reg.SetInitialTransform(start, inPlace=False)
-    # one thread: ITK splits the metric's sums over threads as they come free, so with more the
-    # result changes from run to run (the tutorial set-up on the test's stand-in: 52-57 px on
-    # seed 0, 12-21 px on seed 2; 52.1 and 18.6 px every time with one). The registration
-    # method's own SetNumberOfThreads does not reach the metric: the global default does.
-    threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-    try:
-        out = reg.Execute(f, m)
-    finally:
-        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)
+    out = execute_on_one_thread(reg, f, m)
     # fixed -> moving in (x, y), read off three points (any linear transform)
     pts = np.array([[0.0, 0.0], [1000.0, 0.0], [0.0, 1000.0]])
     img_pts = np.array([out.TransformPoint(tuple(p)) for p in pts])

@@ -45,23 +45,12 @@ learn from), so more steps alone do not close the gap: 6,000 steps of the shippe
 width scored lower. The flips and turns of the training patches were already part of
 training.
 
-Run to run (the default settings; the threshold each run picked on validation), seed 0
-(the default) / 1 / 2: validation Dice 0.789 / 0.773 / 0.782; test Dice on z 116 0.869 /
-0.822 / 0.846 and on z 150 0.797 / 0.782 / 0.799; instance F1 on z 116 0.831 / 0.743 /
-0.677 and on z 150 0.684 / 0.727 / 0.722. One run's test Dice moves by up to 0.05 (z 116)
-and 0.02 (z 150) with the seed; z 150 stays under the bar in all three.
-
-Tried later and not adopted (validation Dice with the flip-and-turn averaging; seed 0 /
-seed 1). A moving average of the weights, decay 0.99, 0.998 and 0.9995: 0.789, 0.790,
-0.766 / 0.773, 0.772, 0.727 (the last weights: 0.789 / 0.773). The two seeds' networks
-averaged: their outputs (logits) 0.779, their parameters 0.571. The mean over zooms
-(:func:`zoom_mean`, ``--zooms 1,0.7``: the network also sees the image at 21 nm) scored
-best on validation for both seeds (0.815 / 0.814) and by this protocol would have been
-adopted. On the test slices its Dice changes lie within the run-to-run spread above (seed
-0: z 116 0.834, z 150 0.767; seed 1: 0.841, 0.806), and instance F1 fell in both seeds
-(seed 0: 0.633, 0.629; seed 1: 0.645, 0.686), so it stays off by default. That decision
-looked at the test scores: the one choice here that did (the exception to the protocol at
-the top).
+Run to run, and the changes tried later (a moving average of the weights, two seeds'
+networks averaged, the zoom averaging of :func:`zoom_mean`): see
+``segment/weights/MODEL_CARD.md``. Three seeds of the default score 0.782-0.799 on z 150,
+all under the bar. The zoom averaging scored best on validation but not on the test
+slices; it stays off by default, a decision that looked at the test scores (the
+exception to the protocol at the top).
 
 Two adaptations make the shipped network (trained on the 15 nm FIB-SEM stand-in)
 usable on these slices: the 10 nm slices are rescaled to 15 nm, and the grey
@@ -79,7 +68,9 @@ import numpy as np
 
 __all__ = [
     "DEFAULTS",
+    "augmented_mean",
     "cell_box",
+    "check_zooms",
     "cell_crop",
     "dihedral_mean",
     "finetune",
@@ -203,6 +194,27 @@ def dihedral_mean(predict, image) -> np.ndarray:
     return (acc / 8).astype(np.float32)
 
 
+def check_zooms(zooms) -> tuple[float, ...]:
+    """``zooms`` as a tuple of floats, or ValueError unless each is in (0, 1] and given once.
+
+    Examples
+    --------
+    >>> check_zooms([1, 0.7])
+    (1.0, 0.7)
+    """
+    zooms = tuple(float(z) for z in zooms)
+    if not zooms or not all(0 < z <= 1 for z in zooms) or len(set(zooms)) < len(zooms):
+        raise ValueError(f"zooms must be factors in (0, 1], each once; got {zooms}.")
+    return zooms
+
+
+def augmented_mean(predict, image, *, tta=False, zooms=(1.0,)) -> np.ndarray:
+    """``predict(image)`` averaged over the flips and turns (``tta``, :func:`dihedral_mean`)
+    of each zoomed view (:func:`zoom_mean`); with the defaults, ``predict(image)`` as float32.
+    """
+    return zoom_mean(lambda v: dihedral_mean(predict, v) if tta else predict(v), image, zooms=zooms)
+
+
 def zoom_mean(predict, image, *, zooms=(1.0,)) -> np.ndarray:
     """The mean of ``predict`` over the image shrunk by each of ``zooms``, each resized back.
 
@@ -237,9 +249,7 @@ def zoom_mean(predict, image, *, zooms=(1.0,)) -> np.ndarray:
     """
     from skimage.transform import resize
 
-    zooms = tuple(float(z) for z in zooms)
-    if not zooms or not all(0 < z <= 1 for z in zooms) or len(set(zooms)) < len(zooms):
-        raise ValueError(f"zooms must be factors in (0, 1], each once; got {zooms}.")
+    zooms = check_zooms(zooms)
     image = np.asarray(image)
     acc = np.zeros(image.shape, np.float64)
     for z in zooms:
@@ -248,7 +258,7 @@ def zoom_mean(predict, image, *, zooms=(1.0,)) -> np.ndarray:
             continue
         shape = tuple(max(round(n * z), 1) for n in image.shape)
         small = resize(image.astype(np.float32), shape, order=1, anti_aliasing=True)
-        out = predict(small.astype(np.float32))
+        out = predict(small.astype(np.float32, copy=False))
         acc += resize(np.asarray(out, np.float64), image.shape, order=1)
     return (acc / len(zooms)).astype(np.float32)
 
@@ -270,7 +280,7 @@ def _predict_band(model, p, rows, *, tta=False, zooms=(1.0,)):
 
     r0, r1 = max(rows[0] - 32, 0), min(rows[1] + 32, p["norm"].shape[0])
     img = p["norm"][r0:r1]
-    prob = zoom_mean(lambda v: dihedral_mean(run, v) if tta else run(v), img, zooms=zooms)
+    prob = augmented_mean(run, img, tta=tta, zooms=zooms)
     return prob[rows[0] - r0 : rows[1] - r0]
 
 
@@ -437,8 +447,7 @@ def score_test_slices(
         def run(image, limits=limits):
             return predict_probability(image, slices.pixel_nm, params, limits=limits)
 
-        view = s["image"][box]
-        prob[box] = zoom_mean(lambda v: dihedral_mean(run, v) if tta else run(v), view, zooms=zooms)
+        prob[box] = augmented_mean(run, s["image"][box], tta=tta, zooms=zooms)
         out[z] = score_mito(prob, slices, z, threshold=threshold)
     return out
 
