@@ -169,6 +169,47 @@ def test_training_patches_keep_image_labels_and_cell_aligned():
     assert rows > 5 and cols > 5  # both orientations drawn
 
 
+def _stripe_slice():
+    """A prepared slice: grey 0 outside the cell, 0.5 in it, 1 on a 6-row mitochondrion."""
+    mask = np.zeros((160, 160), bool)
+    mask[77:83] = True
+    cell = np.zeros_like(mask)
+    cell[20:140] = True
+    mask &= cell
+    norm = (cell * 0.5 + mask * 0.5).astype(np.float32)
+    return {"norm": norm, "mask": mask, "cell": cell, "train_rows": (0, 160), "cand": [(80, 80)]}
+
+
+def _stripe_widths(y):
+    """Per patch, the width in pixels of the stripe (lying or standing) it shows."""
+    return np.array([max(yi.all(axis=1).sum(), yi.all(axis=0).sum()) for yi in y[:, 0]])
+
+
+def test_zoomed_training_patches_show_other_sizes_with_labels_aligned():
+    """``scale``: each patch zoomed by a factor in [1/scale, scale]; labels and cell follow."""
+    from emcourse.segment.finetune import _batch
+
+    p = _stripe_slice()
+    plain = _stripe_widths(_batch([p], 32, 32, np.random.default_rng(0))[1])
+    assert set(plain) == {6}  # no zoom: the stripe is 6 pixels wide in every patch
+    x, y, w = _batch([p], 200, 32, np.random.default_rng(0), scale=1.5)
+    widths = _stripe_widths(y)
+    assert widths.min() <= 4 and widths.max() >= 8  # 6 / 1.5 and 6 * 1.5, give or take a pixel
+    assert ((widths >= 4) & (widths <= 9)).all()
+    # the image resized with its labels: the bright stripe is where the labels say (the
+    # interpolated edge pixels may differ); the cell, which fills these patches, stays whole
+    bright, label = x > 0.7, y > 0.5
+    assert (bright & label).sum() / (bright | label).sum() > 0.9
+    assert w.all() and x.shape == (200, 1, 32, 32)
+
+
+def test_the_zoom_of_the_training_patches_is_checked():
+    from emcourse.segment.finetune import finetune
+
+    with pytest.raises(ValueError, match="scale"):
+        finetune(None, steps=1, batch=1, size=8, lr=1e-3, seed=0, prepared=[], scale=0.5)
+
+
 def test_zoom_averaging_shows_the_network_a_shrunk_view_and_maps_it_back():
     from emcourse.segment.finetune import zoom_mean
 
@@ -228,3 +269,11 @@ def test_the_command_checks_its_zooms(capsys):
         with pytest.raises(SystemExit):  # refused before any data is loaded
             finetune.main(["--zooms", bad, "--standin"])
         assert "--zooms takes" in capsys.readouterr().err
+
+
+def test_the_command_checks_its_scale(capsys):
+    assert finetune._scale("1.5") == 1.5
+    for bad in ("0.5", "3", "x", "nan"):
+        with pytest.raises(SystemExit):  # refused before any data is loaded
+            finetune.main(["--scale", bad, "--standin"])
+        assert "--scale takes" in capsys.readouterr().err

@@ -147,6 +147,17 @@ def _zooms(text: str) -> tuple[float, ...]:
         ) from None
 
 
+def _scale(text: str) -> float:
+    """``--scale 1.5``: the largest zoom of the training patches, in [1, 2]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 1 <= value <= 2:
+        raise argparse.ArgumentTypeError(f"--scale takes a factor in [1, 2]; got {text!r}")
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m emcourse.mito",
@@ -156,7 +167,7 @@ def main(argv=None) -> int:
         "--out", type=Path, default=None, help="the .npz to write (default: the data cache's)"
     )
     for key, value in DEFAULTS.items():
-        if key not in ("labels", "tta", "zooms"):
+        if key not in ("labels", "tta", "zooms", "scale"):
             parser.add_argument(f"--{key}", type=type(value), default=value)
     parser.add_argument(
         "--labels",
@@ -179,6 +190,13 @@ def main(argv=None) -> int:
         "comma-separated factors in (0, 1], 1 the image as it is, 0.7 the image shown to the "
         "network at 21 nm (default 1.0, no averaging over scales; segment/weights/MODEL_CARD.md "
         "measures 1,0.7)",
+    )
+    parser.add_argument(
+        "--scale",
+        type=_scale,
+        default=DEFAULTS["scale"],
+        help="each training patch is zoomed by a random factor between 1/SCALE and SCALE "
+        f"(1: no zoom; default {DEFAULTS['scale']})",
     )
     parser.add_argument(
         "--standin", action="store_true", help="train on the stand-in when no real copy is found"
