@@ -170,11 +170,15 @@ def test_training_patches_keep_image_labels_and_cell_aligned():
 
 
 def _stripe_slice():
-    """A prepared slice: grey 0 outside the cell, 0.5 in it, 1 on a 6-row mitochondrion."""
+    """A prepared slice: grey 0 outside the cell, 0.5 in it, 1 on a 6-row mitochondrion.
+
+    Patches are centred at (80, 80); the cell's edge, at column 90, is off the centre, so
+    that a zoom moves it within the patch.
+    """
     mask = np.zeros((160, 160), bool)
     mask[77:83] = True
     cell = np.zeros_like(mask)
-    cell[20:140] = True
+    cell[20:140, :90] = True
     mask &= cell
     norm = (cell * 0.5 + mask * 0.5).astype(np.float32)
     return {"norm": norm, "mask": mask, "cell": cell, "train_rows": (0, 160), "cand": [(80, 80)]}
@@ -182,7 +186,11 @@ def _stripe_slice():
 
 def _stripe_widths(y):
     """Per patch, the width in pixels of the stripe (lying or standing) it shows."""
-    return np.array([max(yi.all(axis=1).sum(), yi.all(axis=0).sum()) for yi in y[:, 0]])
+    return np.array([min(yi.any(axis=1).sum(), yi.any(axis=0).sum()) for yi in y[:, 0]])
+
+
+def _iou(a, b):
+    return (a & b).sum() / (a | b).sum()
 
 
 def test_zoomed_training_patches_show_other_sizes_with_labels_aligned():
@@ -196,11 +204,15 @@ def test_zoomed_training_patches_show_other_sizes_with_labels_aligned():
     widths = _stripe_widths(y)
     assert widths.min() <= 4 and widths.max() >= 8  # 6 / 1.5 and 6 * 1.5, give or take a pixel
     assert ((widths >= 4) & (widths <= 9)).all()
-    # the image resized with its labels: the bright stripe is where the labels say (the
-    # interpolated edge pixels may differ); the cell, which fills these patches, stays whole
-    bright, label = x > 0.7, y > 0.5
-    assert (bright & label).sum() / (bright | label).sum() > 0.9
-    assert w.all() and x.shape == (200, 1, 32, 32)
+    # the image resized with its labels and its cell: the bright stripe is where the labels
+    # say, the grey cell where the cell mask says (interpolated edge pixels may differ)
+    assert _iou(x > 0.7, y > 0.5) > 0.9
+    assert _iou(x > 0.3, w > 0.5) > 0.95
+    assert x.shape == w.shape == (200, 1, 32, 32)
+    # the crop never outgrows the training rows: 40 rows, so a zoom out stops at 40 pixels
+    p["train_rows"] = (60, 100)
+    x, y, w = _batch([p], 50, 32, np.random.default_rng(1), scale=2.0)
+    assert x.shape == (50, 1, 32, 32) and _stripe_widths(y).min() >= 4  # 6 * 32 / 40 = 4.8
 
 
 def test_the_zoom_of_the_training_patches_is_checked():

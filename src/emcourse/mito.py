@@ -195,8 +195,9 @@ def main(argv=None) -> int:
         "--scale",
         type=_scale,
         default=DEFAULTS["scale"],
-        help="each training patch is zoomed by a random factor between 1/SCALE and SCALE "
-        f"(1: no zoom; default {DEFAULTS['scale']})",
+        help="each training patch is zoomed by a random factor between 1/SCALE and SCALE, "
+        f"SCALE in [1, 2] (1: no zoom; default {DEFAULTS['scale']}; "
+        "segment/weights/MODEL_CARD.md measures 1.33, 1.5 and 2)",
     )
     parser.add_argument(
         "--standin", action="store_true", help="train on the stand-in when no real copy is found"
