@@ -26,6 +26,7 @@ import numpy as np
 from emcourse.segment.finetune import (
     COMMAND_THRESHOLDS,
     DEFAULTS,
+    check_scale,
     check_zooms,
     finetune,
     score_test_slices,
@@ -150,12 +151,11 @@ def _zooms(text: str) -> tuple[float, ...]:
 def _scale(text: str) -> float:
     """``--scale 1.5``: the largest zoom of the training patches, in [1, 2]."""
     try:
-        value = float(text)
+        return check_scale(text)
     except ValueError:
-        value = float("nan")
-    if not 1 <= value <= 2:
-        raise argparse.ArgumentTypeError(f"--scale takes a factor in [1, 2]; got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(
+            f"--scale takes a factor in [1, 2]; got {text!r}"
+        ) from None
 
 
 def main(argv=None) -> int:

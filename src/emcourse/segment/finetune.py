@@ -75,6 +75,7 @@ __all__ = [
     "DEFAULTS",
     "augmented_mean",
     "cell_box",
+    "check_scale",
     "check_zooms",
     "cell_crop",
     "dihedral_mean",
@@ -231,6 +232,23 @@ def check_zooms(zooms) -> tuple[float, ...]:
     return zooms
 
 
+def check_scale(scale) -> float:
+    """``scale`` as a float, or ValueError unless it is in [1, 2] (:func:`_batch`'s zoom range).
+
+    Examples
+    --------
+    >>> check_scale("1.5")
+    1.5
+    """
+    try:
+        scale = float(scale)
+    except (TypeError, ValueError):
+        scale = float("nan")
+    if not 1 <= scale <= 2:
+        raise ValueError(f"scale must be in [1, 2], got {scale}.")
+    return scale
+
+
 def augmented_mean(predict, image, *, tta=False, zooms=(1.0,)) -> np.ndarray:
     """``predict(image)`` averaged over the flips and turns (``tta``, :func:`dihedral_mean`)
     of each zoomed view (:func:`zoom_mean`); with the defaults, ``predict(image)`` as float32.
@@ -365,8 +383,7 @@ def finetune(
     from emcourse.segment.hela2d import HELA2D_TRAIN_Z
     from emcourse.segment.training import CHANNELS, make_unet, state_to_numpy
 
-    if not 1 <= scale <= 2:
-        raise ValueError(f"scale must be in [1, 2], got {scale}.")
+    scale = check_scale(scale)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     if prepared is None:
