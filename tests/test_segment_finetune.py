@@ -9,6 +9,7 @@ from test_hela2d import _serve_real
 from emcourse import mito as finetune
 from emcourse.mito import predict_mito
 from emcourse.mito import read_weights as load_weights
+from emcourse.segment.finetune import DEFAULTS
 
 pytestmark = pytest.mark.usefixtures("data_env")
 
@@ -94,7 +95,9 @@ def test_the_command_clears_the_bar_on_the_real_test_slices(archive_server, caps
     record = json.loads(path.with_name(path.name + ".json").read_text())
     print(json.dumps(record["test"], indent=1), record["train_seconds"])
     assert record["data"] == "hela-mito2d real" and record["settings"]["steps"] > 0
-    assert record["settings"]["tta"] and record["threshold"] in (0.2, 0.3, 0.4)  # val: 0.2-0.3
+    defaults = json.loads(json.dumps(DEFAULTS))  # the settings as the .json records them
+    assert {k: record["settings"][k] for k in defaults} == defaults
+    assert record["threshold"] == DEFAULTS["threshold"]  # set, not picked on validation
     scores = record["test"]["finetuned"]
     for z in ("116", "150"):
         assert scores[z]["dice"] >= 0.70, (z, scores[z])  # the floor (see the bar below)
@@ -292,3 +295,25 @@ def test_the_command_checks_its_scale(capsys):
         with pytest.raises(SystemExit):  # refused before any data is loaded
             finetune.main(["--scale", bad, "--standin"])
         assert "--scale takes" in capsys.readouterr().err
+
+
+def test_the_command_checks_its_threshold(capsys):
+    assert finetune._threshold("0.4") == 0.4 and finetune._threshold("val") is None
+    for bad in ("0", "1", "x", "nan", "-0.2"):
+        with pytest.raises(SystemExit):  # refused before any data is loaded
+            finetune.main(["--threshold", bad, "--standin"])
+        assert "--threshold takes" in capsys.readouterr().err
+
+
+def test_a_set_threshold_is_kept_and_val_picks_the_best(monkeypatch, tmp_path):
+    monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
+    records = {}
+    for given in ("0.65", "val"):
+        out = tmp_path / f"w{given}.npz"
+        args = ["--out", str(out), "--standin", "--steps", "4", "--size", "64", "--batch", "2"]
+        assert finetune.main([*args, "--threshold", given]) == 0
+        records[given] = json.loads(out.with_name(out.name + ".json").read_text())
+    assert records["0.65"]["threshold"] == 0.65  # not one of the thresholds tried
+    val = records["val"]["val_dice"]
+    assert records["val"]["threshold"] == float(max(val, key=val.get))
+    assert records["val"]["settings"]["threshold"] is None

@@ -108,7 +108,12 @@ def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=Fals
     tmp = out.with_name(out.name + ".part.npz")
     np.savez(tmp, **params)
     tmp.replace(out)
-    log(f"wrote {out} (threshold {threshold} chosen on the training slices' validation bands)")
+    how = (
+        "chosen on the training slices' validation bands"
+        if settings.get("threshold") is None
+        else "set"
+    )
+    log(f"wrote {out} (threshold {threshold}, {how})")
     tta, zooms = bool(settings.get("tta", False)), tuple(settings.get("zooms", (1.0,)))
     scores = {
         "finetuned": score_test_slices(
@@ -158,6 +163,21 @@ def _scale(text: str) -> float:
         ) from None
 
 
+def _threshold(text: str) -> float | None:
+    """``--threshold 0.4``, or ``val``: None, the best on the validation bands."""
+    if text == "val":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:  # nan too
+        raise argparse.ArgumentTypeError(
+            f"--threshold takes 'val' or a number in (0, 1); got {text!r}"
+        )
+    return value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m emcourse.mito",
@@ -167,7 +187,7 @@ def main(argv=None) -> int:
         "--out", type=Path, default=None, help="the .npz to write (default: the data cache's)"
     )
     for key, value in DEFAULTS.items():
-        if key not in ("labels", "tta", "zooms", "scale"):
+        if key not in ("labels", "tta", "zooms", "scale", "threshold"):
             parser.add_argument(f"--{key}", type=type(value), default=value)
     parser.add_argument(
         "--labels",
@@ -198,6 +218,14 @@ def main(argv=None) -> int:
         help="each training patch is zoomed by a random factor between 1/SCALE and SCALE, "
         f"SCALE in [1, 2] (1: no zoom; default {DEFAULTS['scale']}; "
         "segment/weights/MODEL_CARD.md measures 1.33, 1.5 and 2)",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=_threshold,
+        default=DEFAULTS["threshold"],
+        help="the probability threshold, in (0, 1), or 'val' for the best on the validation "
+        f"bands (default {DEFAULTS['threshold']}, chosen by a leave-one-slice-out check: "
+        "segment/weights/MODEL_CARD.md)",
     )
     parser.add_argument(
         "--standin", action="store_true", help="train on the stand-in when no real copy is found"
