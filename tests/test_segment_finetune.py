@@ -79,14 +79,16 @@ def test_the_command_clears_the_bar_on_the_real_test_slices(archive_server, caps
     """The command with its default settings, on the real slices served by a mirror.
 
     About 880 s of CPU on the earlier sessions' machine (one thread; 14.5 min of wall time at
-    load 15), about 330 s on a quiet later one. Measured, seed 0: Dice 0.869 / 0.797 on
-    z 116 / 150, instance F1 0.831 / 0.684 (shipped network 0.297 / 0.254, F1 0) on the
-    earlier machine; 0.859 / 0.759, F1 0.750 / 0.564 on the later one: the same seed gives
-    other weights on another machine. Six runs (seeds 0-2 on both machines, model card):
-    Dice on z 150 0.759-0.806, F1 0.564-0.778; on z 116 Dice 0.822-0.869, F1 0.677-0.831.
-    The floors sit about 0.06 under the lowest of them (Dice 0.70, F1 0.50), far above
-    the shipped network, so that they hold on any machine and still catch a fine-tuning that
-    does not work. The issue's bar, 0.80 on both slices, is reported as an expected failure
+    load 15), about 330 s on a quiet later one. The default learns from the revised pass on all
+    cell rows at threshold 0.4 (model card). Measured on the later machine, seeds 0, 1, 2:
+    Dice 0.861 / 0.796, 0.845 / 0.790, 0.855 / 0.778 on z 116 / 150, instance F1 0.849 /
+    0.684, 0.806 / 0.684, 0.784 / 0.537 (shipped network 0.297 / 0.254, F1 0). The same seed
+    gives other weights on another machine (the earlier default's seed 0 scored z 150 0.797
+    on one machine and 0.759 on another). The floors sit under the lowest of these runs by
+    about 0.08 (Dice 0.70) and 0.09 (F1 0.45: z 150 has 15 mitochondria, one more or fewer
+    matched moves F1 by about 0.06), far above the shipped network, so that they hold on any
+    machine and still catch a fine-tuning that does not work. The issue's bar, 0.80 on both
+    slices, is reported as an expected failure
     (XFAIL) until it holds; it is not lowered.
     """
     _serve_real(archive_server)
@@ -101,7 +103,7 @@ def test_the_command_clears_the_bar_on_the_real_test_slices(archive_server, caps
     scores = record["test"]["finetuned"]
     for z in ("116", "150"):
         assert scores[z]["dice"] >= 0.70, (z, scores[z])  # the floor (see the bar below)
-        assert scores[z]["f1"] >= 0.50, (z, scores[z])  # 2D sizes as areas (0.22 when as volumes)
+        assert scores[z]["f1"] >= 0.45, (z, scores[z])  # 2D sizes as areas (0.22 when as volumes)
         assert scores[z]["dice"] <= scores[z]["dice_passes"] + 0.02  # below the ceiling
     mtime = path.stat().st_mtime
     assert finetune.finetuned_weights() == path and path.stat().st_mtime == mtime  # cached
@@ -305,7 +307,7 @@ def test_the_command_checks_its_threshold(capsys):
         assert "--threshold takes" in capsys.readouterr().err
 
 
-def test_a_set_threshold_is_kept_and_val_picks_the_best(monkeypatch, tmp_path):
+def test_a_set_threshold_is_kept_and_trains_on_all_rows_val_holds_bands_out(monkeypatch, tmp_path):
     monkeypatch.setenv("EMCOURSE_OFFLINE", "1")
     records = {}
     for given in ("0.65", "val"):
@@ -314,6 +316,8 @@ def test_a_set_threshold_is_kept_and_val_picks_the_best(monkeypatch, tmp_path):
         assert finetune.main([*args, "--threshold", given]) == 0
         records[given] = json.loads(out.with_name(out.name + ".json").read_text())
     assert records["0.65"]["threshold"] == 0.65  # not one of the thresholds tried
+    assert records["0.65"]["val_dice"] == {}  # nothing held out: no bands to score
+    assert records["0.65"]["labelled_px"] > 1.2 * records["val"]["labelled_px"]  # all rows
     val = records["val"]["val_dice"]
     assert records["val"]["threshold"] == float(max(val, key=val.get))
     assert records["val"]["settings"]["threshold"] is None

@@ -127,7 +127,8 @@ def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=Fals
         "training_z": [z for z in (1, 30, 60) if z in slices.z],
         "threshold": threshold,
         "settings": settings | {"from_scratch": from_scratch},
-        "val_dice": history["val_dice"],
+        "val_dice": history["val_dice"],  # empty when the threshold is set: no bands held out
+        "labelled_px": history["labelled_px"],
         "train_seconds": round(history["seconds"], 1),
         "test": {k: {str(z): v for z, v in s.items()} for k, s in scores.items()},
     }
