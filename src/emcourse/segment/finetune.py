@@ -24,10 +24,10 @@ the prediction averaged over the 8 flips and quarter turns of the image (``tta``
 scores; **threshold 0.4**; **all the cell rows** of the training slices. All three were
 chosen by a leave-one-slice-out check on the training slices (train on two, score the
 third), with rules written down before the runs: the first pass misses mitochondria on the
-training slices (29/31/21 against 35/40/34); the validation bands, next to their slice's
-training rows, picked thresholds (0.1-0.2) that cost about 0.03 on a new slice; and with the
-threshold set, the bands choose nothing, so they are trained on. About 880 s of CPU for the
-whole command (the averaging adds about 80 s), 1.3 GB peak.
+training slices (inside the cell 29/31/21 against 31/37/30); the validation bands, next to
+their slice's training rows, picked thresholds (0.1-0.2) that cost about 0.03 on a new
+slice; and with the threshold set, the bands choose nothing, so they are trained on. About
+880 s of CPU for the whole command (the averaging adds about 80 s), 1.3 GB peak.
 
 The earlier default (first pass, threshold chosen on the validation bands; the bands' only
 choice that held was the averaging, 0.770 -> 0.789 there) scored 0.869 / 0.797 on z 116 /
