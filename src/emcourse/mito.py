@@ -89,14 +89,30 @@ def cached_path() -> Path:
 
 
 def finetuned_weights(*, refresh: bool = False, log=print) -> Path:
-    """The fine-tuned weights (:func:`cached_path`), made from the real slices on first use."""
+    """The fine-tuned weights (:func:`cached_path`), made from the real slices on first use.
+
+    Made again when the cached ones were made with other settings than :data:`DEFAULTS`
+    (an older default, or a ``--from-scratch`` run written to the same place).
+    """
     from emcourse import data
 
     path = cached_path()
-    if refresh or not path.is_file() or not path.with_name(path.name + ".json").is_file():
+    record = path.with_name(path.name + ".json")
+    if refresh or not path.is_file() or not record.is_file() or not _made_by_defaults(record):
         slices = data.load("hela-mito2d", standin=False)
         _run(slices, path, DEFAULTS, log=log)
     return path
+
+
+def _made_by_defaults(record: Path) -> bool:
+    """Whether the ``.npz.json`` record says its weights were made with :data:`DEFAULTS`."""
+    defaults = json.loads(json.dumps(DEFAULTS))  # as a record holds them (tuples as lists)
+    try:
+        settings = json.loads(record.read_text(encoding="utf-8"))["settings"]
+        same = {k: settings.get(k) for k in defaults} == defaults
+        return same and not settings.get("from_scratch")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=False, log=print):

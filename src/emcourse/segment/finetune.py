@@ -23,11 +23,14 @@ of its crop, grey levels jittered; one torch thread; **learning from the revised
 the prediction averaged over the 8 flips and quarter turns of the image (``tta``) for the
 scores; **threshold 0.4**; **all the cell rows** of the training slices. All three were
 chosen by a leave-one-slice-out check on the training slices (train on two, score the
-third), with rules written down before the runs: the first pass misses mitochondria on the
-training slices (inside the cell 29/31/21 against 31/37/30); the validation bands, next to
-their slice's training rows, picked thresholds (0.1-0.2) that cost about 0.03 on a new
-slice; and with the threshold set, the bands choose nothing, so they are trained on. About
-880 s of CPU for the whole command (the averaging adds about 80 s), 1.3 GB peak.
+third); the model card gives its rules and what was seen before each choice. The first
+pass misses mitochondria on the training slices (inside the cell 29/31/21 against
+31/37/30); the validation bands, next to their slice's training rows, picked thresholds
+(0.1-0.2) that cost 0.01-0.03 on a new slice; and with the threshold set, the bands choose
+nothing, so they are trained on. Training takes 277-317 s on one thread; the whole command
+(loading, training, scoring) took 311 s of wall time in the real-data test, alone on a quiet
+2-core machine. The earlier default took about 880 s of CPU (the averaging about 80 s of
+it) and 1.3 GB at peak on the earlier machine.
 
 The earlier default (first pass, threshold chosen on the validation bands; the bands' only
 choice that held was the averaging, 0.770 -> 0.789 there) scored 0.869 / 0.797 on z 116 /
@@ -348,8 +351,9 @@ def finetune(
     """Fine-tune ``init`` (weights; None: from scratch) on the training slices.
 
     Returns ``(params, threshold, history)``: the weights as NumPy arrays, the
-    threshold with the best Dice on the validation bands, and a dict with the
-    validation Dice at each threshold tried, the loss curve, the seconds and
+    threshold (``threshold``, or the one with the best Dice on the validation bands), and
+    a dict with the validation Dice at each threshold tried (none when it is set), the
+    loss curve, the seconds and
     ``labelled_px``, the labelled (cell) pixels training drew from.
     ``prepared``: the output of :func:`prepare_slices` for the training slices
     (made here if omitted; pass it to save the rescaling over several runs).
