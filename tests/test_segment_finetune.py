@@ -223,6 +223,14 @@ def test_zoomed_training_patches_show_other_sizes_with_labels_aligned():
     assert x.shape == (50, 1, 32, 32) and _stripe_widths(y).min() >= 4  # 6 * 32 / 40 = 4.8
 
 
+def test_finetune_refuses_a_threshold_outside_0_1_before_any_work():
+    from emcourse.segment.finetune import finetune
+
+    for bad in (0, 1, float("nan"), "x"):
+        with pytest.raises(ValueError, match="threshold"):
+            finetune(None, steps=1, batch=1, size=8, lr=1e-3, seed=0, prepared=[], threshold=bad)
+
+
 def test_the_zoom_of_the_training_patches_is_checked():
     from emcourse.segment.finetune import finetune
 

@@ -27,6 +27,7 @@ from emcourse.segment.finetune import (
     COMMAND_THRESHOLDS,
     DEFAULTS,
     check_scale,
+    check_threshold,
     check_zooms,
     finetune,
     score_test_slices,
@@ -182,17 +183,12 @@ def _scale(text: str) -> float:
 
 def _threshold(text: str) -> float | None:
     """``--threshold 0.4``, or ``val``: None, the best on the validation bands."""
-    if text == "val":
-        return None
     try:
-        value = float(text)
+        return check_threshold(None if text == "val" else text)
     except ValueError:
-        value = float("nan")
-    if not 0 < value < 1:  # nan too
         raise argparse.ArgumentTypeError(
             f"--threshold takes 'val' or a number in (0, 1); got {text!r}"
-        )
-    return value
+        ) from None
 
 
 def main(argv=None) -> int:

@@ -64,6 +64,7 @@ __all__ = [
     "augmented_mean",
     "cell_box",
     "check_scale",
+    "check_threshold",
     "check_zooms",
     "cell_crop",
     "dihedral_mean",
@@ -237,6 +238,25 @@ def check_scale(scale) -> float:
     return scale
 
 
+def check_threshold(threshold) -> float | None:
+    """``threshold`` as a float in (0, 1), or None (chosen on the validation bands), or ValueError.
+
+    Examples
+    --------
+    >>> check_threshold("0.4"), check_threshold(None)
+    (0.4, None)
+    """
+    if threshold is None:
+        return None
+    try:
+        threshold = float(threshold)
+    except (TypeError, ValueError):
+        threshold = float("nan")
+    if not 0 < threshold < 1:  # nan too
+        raise ValueError(f"threshold must be in (0, 1) or None, got {threshold}.")
+    return threshold
+
+
 def augmented_mean(predict, image, *, tta=False, zooms=(1.0,)) -> np.ndarray:
     """``predict(image)`` averaged over the flips and turns (``tta``, :func:`dihedral_mean`)
     of each zoomed view (:func:`zoom_mean`); with the defaults, ``predict(image)`` as float32.
@@ -375,7 +395,7 @@ def finetune(
     from emcourse.segment.hela2d import HELA2D_TRAIN_Z
     from emcourse.segment.training import CHANNELS, make_unet, state_to_numpy
 
-    scale = check_scale(scale)
+    scale, threshold = check_scale(scale), check_threshold(threshold)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     if prepared is None:
