@@ -118,8 +118,9 @@ def _made_by_defaults(record: Path) -> bool:
 
 def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=False, log=print):
     init = None if from_scratch else read_weights(None)
+    learn = {k: v for k, v in settings.items() if k != "clean"}  # clean: how masks are scored
     params, threshold, history = finetune(
-        slices, **settings, init=init, log=log, thresholds=COMMAND_THRESHOLDS, val_every=500
+        slices, **learn, init=init, log=log, thresholds=COMMAND_THRESHOLDS, val_every=500
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part.npz")
@@ -132,13 +133,16 @@ def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=Fals
     )
     log(f"wrote {out} (threshold {threshold}, {how})")
     tta, zooms = bool(settings.get("tta", False)), tuple(settings.get("zooms", (1.0,)))
+    clean = bool(settings.get("clean", False))
     scores = {
         "finetuned": score_test_slices(
-            slices, read_weights(out), threshold=threshold, tta=tta, zooms=zooms
+            slices, read_weights(out), threshold=threshold, tta=tta, zooms=zooms, clean=clean
         )
     }
     if baseline:
-        scores["shipped"] = score_test_slices(slices, read_weights(None), threshold=0.5)
+        scores["shipped"] = score_test_slices(
+            slices, read_weights(None), threshold=0.5, clean=clean
+        )
     record = {
         "data": "hela-mito2d " + ("real" if slices.source.real else "STAND-IN"),
         "training_z": [z for z in (1, 30, 60) if z in slices.z],
@@ -200,7 +204,7 @@ def main(argv=None) -> int:
         "--out", type=Path, default=None, help="the .npz to write (default: the data cache's)"
     )
     for key, value in DEFAULTS.items():
-        if key not in ("labels", "tta", "zooms", "scale", "threshold"):
+        if key not in ("labels", "tta", "zooms", "scale", "threshold", "clean"):
             parser.add_argument(f"--{key}", type=type(value), default=value)
     parser.add_argument(
         "--labels",
@@ -238,6 +242,15 @@ def main(argv=None) -> int:
         default=DEFAULTS["threshold"],
         help="the probability threshold, in (0, 1), or 'val' for the best on the validation "
         f"bands (default {DEFAULTS['threshold']}, chosen by a leave-one-slice-out check: "
+        "segment/weights/MODEL_CARD.md)",
+    )
+    parser.add_argument(
+        "--clean",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULTS["clean"],
+        help="score the Dice of the mask with its holes filled and pieces under a 200 nm disc "
+        "removed, the mask the instances are cut from (segment.clean_mask; default "
+        f"{DEFAULTS['clean']}, chosen by a leave-one-slice-out check: "
         "segment/weights/MODEL_CARD.md)",
     )
     parser.add_argument(

@@ -16,6 +16,7 @@ __all__ = [
     "ball_volume_voxels",
     "band_from_labels",
     "band_threshold",
+    "clean_mask",
     "fill_holes_per_slice",
     "instances_from_mask",
     "watershed_from_boundaries",
@@ -154,14 +155,41 @@ def band_from_labels(smooth: np.ndarray, labels: np.ndarray) -> tuple[float, flo
     return mito - half_width, mito + half_width
 
 
+def clean_mask(mask: np.ndarray, *, voxel_size: float, min_diameter_nm: float = 200.0):
+    """``mask`` with its holes filled and the pieces under a ``min_diameter_nm`` ball removed.
+
+    The mask :func:`instances_from_mask` cuts its instances from. In a 2D slice (y, x)
+    the smallest piece is a disc of that diameter (a ball's voxel count, taken as an
+    area, would remove every profile up to 3 times that diameter at 15 nm pixels).
+
+    Examples
+    --------
+    >>> m = np.zeros((40, 40), bool); m[5:25, 5:25] = True; m[10, 10] = False
+    >>> m[30:33, 30:33] = True  # a 45 nm square at 15 nm pixels: under a 200 nm disc
+    >>> int(clean_mask(m, voxel_size=15.0).sum())  # the hole filled, the square removed
+    400
+    """
+    mask = np.asarray(mask, bool)
+    mask = ndi.binary_fill_holes(mask) if mask.ndim == 2 else fill_holes_per_slice(mask)
+    min_vol = _smallest_nm3(mask.ndim, min_diameter_nm, voxel_size)
+    return remove_small(mask, min_volume_nm3=min_vol, voxel_size=voxel_size)
+
+
+def _smallest_nm3(ndim: int, diameter_nm: float, voxel_size: float) -> float:
+    """The size (nm^3) of the smallest object kept: a ball, or in 2D a disc one voxel thick."""
+    if ndim == 2:
+        return np.pi / 4 * (diameter_nm / voxel_size) ** 2 * voxel_size**3
+    return ball_volume_voxels(diameter_nm, voxel_size) * voxel_size**3
+
+
 def instances_from_mask(
     mask: np.ndarray, *, voxel_size: float, core_nm: float = 75.0, min_diameter_nm: float = 200.0
 ) -> np.ndarray:
     """Instance labels from a semantic mask (a classifier's output): holes, size, watershed.
 
-    ``mask`` is a volume (z, y, x), or one 2D slice (y, x): there the smallest
-    object is a disc of ``min_diameter_nm`` (a ball's voxel count, taken as an
-    area, would remove every profile up to 3 times that diameter at 15 nm pixels).
+    ``mask`` is a volume (z, y, x), or one 2D slice (y, x): :func:`clean_mask` fills
+    its holes and removes the pieces under ``min_diameter_nm``, a watershed splits
+    touching objects, and pieces left under that size go too.
 
     Examples
     --------
@@ -170,15 +198,9 @@ def instances_from_mask(
     >>> int(lab.max()), int((lab > 0).sum())
     (1, 400)
     """
-    mask = np.asarray(mask, bool)
-    if mask.ndim == 2:
-        min_vol = np.pi / 4 * (min_diameter_nm / voxel_size) ** 2 * voxel_size**3
-        mask = ndi.binary_fill_holes(mask)
-    else:
-        min_vol = ball_volume_voxels(min_diameter_nm, voxel_size) * voxel_size**3
-        mask = fill_holes_per_slice(mask)
-    mask = remove_small(mask, min_volume_nm3=min_vol, voxel_size=voxel_size)
+    mask = clean_mask(mask, voxel_size=voxel_size, min_diameter_nm=min_diameter_nm)
     labels = split_touching(mask, core_nm=core_nm, voxel_size=voxel_size)
+    min_vol = _smallest_nm3(mask.ndim, min_diameter_nm, voxel_size)
     return remove_small(labels, min_volume_nm3=min_vol, voxel_size=voxel_size)
 
 

@@ -21,9 +21,11 @@ channels, by :func:`~emcourse.segment.finetune.widen`, so that training starts f
 prediction); 3,000 steps of 4 patches of 128^2, each patch a random flip and quarter turn
 of its crop, grey levels jittered; one torch thread; **learning from the revised pass**;
 the prediction averaged over the 8 flips and quarter turns of the image (``tta``) for the
-scores; **threshold 0.4**; **all the cell rows** of the training slices. All three were
-chosen by a leave-one-slice-out check on the training slices (train on two, score the
-third); the model card gives its rules and what was seen before each choice. The first
+scores; **threshold 0.4**; **all the cell rows** of the training slices; the Dice of the
+**cleaned mask** (holes filled, pieces under a 200 nm disc removed, the mask the instances are
+cut from: ``clean``). All four were chosen by a leave-one-slice-out check on the training
+slices (train on two, score the third); the model card gives its rules and what was seen
+before each choice. The first
 pass misses mitochondria on the training slices (inside the cell 29/31/21 against
 31/37/30); the validation bands, next to their slice's training rows, picked thresholds
 (0.1-0.2) that cost 0.01-0.03 on a new slice; and with the threshold set, the bands choose
@@ -36,11 +38,14 @@ The earlier default (first pass, threshold chosen on the validation bands; the b
 choice that held was the averaging, 0.770 -> 0.789 there) scored 0.869 / 0.797 on z 116 /
 z 150 on the earlier sessions' machine and 0.859 / 0.759 on a later one: the same command
 and seed give other weights on another machine. On that later machine, seeds 0, 1, 2, the
-current default scores test Dice 0.861 / 0.796, 0.845 / 0.790, 0.855 / 0.778 (means
-0.854 / 0.788, against the earlier default's 0.844 / 0.776), instance F1 0.849 / 0.684,
-0.806 / 0.684, 0.784 / 0.537; the issue's bar (0.80 on both test slices) is NOT reached by
-seed 0, the default (z 150 0.796). Every run, setting and order of
-events, including the changes not adopted (small pieces removed, moving average of the
+current default scores test Dice 0.864 / 0.801, 0.845 / 0.794, 0.857 / 0.772 (means
+0.855 / 0.789, against the earlier default's 0.844 / 0.776; without ``clean`` 0.861 / 0.796,
+0.845 / 0.790, 0.855 / 0.778), instance F1 0.849 / 0.684, 0.806 / 0.684, 0.784 / 0.537: the
+issue's bar (0.80 on both test slices) is reached by seed 0, the default, by 0.001 on z 150,
+and not by seeds 1 and 2, so it is not expected to hold reliably on another machine. Every
+run, setting and order of
+events, including the changes not adopted (small pieces removed, judged on the earlier
+default's validation bands; a moving average of the
 weights, seeds' networks averaged, the zoom averaging of :func:`zoom_mean` and zoomed
 training patches, ``scale``: the two zooms stay off by decisions that looked at the test
 scores, the exceptions to the protocol at the top): ``segment/weights/MODEL_CARD.md``.
@@ -80,7 +85,7 @@ __all__ = [
 #: Settings of the command (``--steps`` etc.); the realdata test uses these too.
 DEFAULTS = {
     "steps": 3000, "batch": 4, "size": 128, "lr": 2e-3, "seed": 0, "labels": "revised", "width": 16,
-    "tta": True, "zooms": (1.0,), "scale": 1.0, "threshold": 0.4,
+    "tta": True, "zooms": (1.0,), "scale": 1.0, "threshold": 0.4, "clean": True,
 }  # fmt: skip
 #: The thresholds :func:`finetune` tries on the validation bands (the lesson's).
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -489,7 +494,7 @@ def widen(params: dict, fresh: dict) -> dict:
 
 
 def score_test_slices(
-    slices, params, *, threshold=0.5, zs=None, tta=False, zooms=(1.0,)
+    slices, params, *, threshold=0.5, zs=None, tta=False, zooms=(1.0,), clean=False
 ) -> dict[int, dict]:
     """Scores on the test slices (z 116, 150) with the NumPy U-Net, per slice.
 
@@ -497,6 +502,7 @@ def score_test_slices(
     grey levels normalised by the whole slice's percentiles), which is all the
     scores look at. ``tta``: averaged over the 8 flips and quarter turns
     (:func:`dihedral_mean`); ``zooms``: and over these scales (:func:`zoom_mean`).
+    ``clean``: Dice of the cleaned mask (:func:`~emcourse.segment.predict.score_mito`).
     """
     from emcourse.segment.hela2d import HELA2D_TEST_Z
     from emcourse.segment.predict import predict_probability, score_mito
@@ -512,7 +518,7 @@ def score_test_slices(
             return predict_probability(image, slices.pixel_nm, params, limits=limits)
 
         prob[box] = augmented_mean(run, s["image"][box], tta=tta, zooms=zooms)
-        out[z] = score_mito(prob, slices, z, threshold=threshold)
+        out[z] = score_mito(prob, slices, z, threshold=threshold, clean=clean)
     return out
 
 
