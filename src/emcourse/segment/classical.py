@@ -155,7 +155,9 @@ def band_from_labels(smooth: np.ndarray, labels: np.ndarray) -> tuple[float, flo
     return mito - half_width, mito + half_width
 
 
-def clean_mask(mask: np.ndarray, *, voxel_size: float, min_diameter_nm: float = 200.0):
+def clean_mask(
+    mask: np.ndarray, *, voxel_size: float, min_diameter_nm: float = 200.0
+) -> np.ndarray:
     """``mask`` with its holes filled and the pieces under a ``min_diameter_nm`` ball removed.
 
     The mask :func:`instances_from_mask` cuts its instances from. In a 2D slice (y, x)

@@ -16,39 +16,38 @@ Weights trained on these GPL-3 labels are not shipped with the course: they are
 made at run time; :func:`emcourse.mito.finetuned_weights` keeps them in the data cache
 (``<cache>/derived/``) and makes them on first use.
 
-The default settings: the shipped network grown to twice its width (16-32-64-128
-channels, by :func:`~emcourse.segment.finetune.widen`, so that training starts from its
-prediction); 3,000 steps of 4 patches of 128^2, each patch a random flip and quarter turn
-of its crop, grey levels jittered; one torch thread; **learning from the revised pass**;
-the prediction averaged over the 8 flips and quarter turns of the image (``tta``) for the
-scores; **threshold 0.4**; **all the cell rows** of the training slices; the Dice of the
-**cleaned mask** (holes filled, pieces under a 200 nm disc removed, the mask the instances are
-cut from: ``clean``). All four were chosen by a leave-one-slice-out check on the training
-slices (train on two, score the third); the model card gives its rules and what was seen
-before each choice. The first
-pass misses mitochondria on the training slices (inside the cell 29/31/21 against
-31/37/30); the validation bands, next to their slice's training rows, picked thresholds
-(0.1-0.2) that cost 0.01-0.03 on a new slice; and with the threshold set, the bands choose
-nothing, so they are trained on. Training takes 277-317 s on one thread; the whole command
-(loading, training, scoring) took 311 s of wall time in the real-data test, alone on a quiet
-2-core machine. The earlier default took about 880 s of CPU (the averaging about 80 s of
-it) and 1.3 GB at peak on the earlier machine.
+The default settings: the shipped network grown to twice its width (16-32-64-128 channels,
+by :func:`~emcourse.segment.finetune.widen`, so that training starts from its prediction);
+3,000 steps of 4 patches of 128^2, each patch a random flip and quarter turn of its crop,
+grey levels jittered; one torch thread; **learning from the revised pass**; the prediction
+averaged over the 8 flips and quarter turns of the image (``tta``) for the scores;
+**threshold 0.4**; **all the cell rows** of the training slices; the Dice of the **cleaned
+mask** (holes filled, pieces under a 200 nm disc removed, the mask the instances are cut
+from: ``clean``). All four were chosen by a leave-one-slice-out check on the training slices
+(train on two, score the third); the model card gives its rules and what was seen before
+each choice. The first pass misses mitochondria on the training slices (inside the cell
+29/31/21 against 31/37/30); the validation bands, next to their slice's training rows,
+picked thresholds (0.1-0.2) that cost 0.01-0.03 on a new slice; and with the threshold set,
+the bands choose nothing, so they are trained on. Training takes 277-317 s on one thread;
+the whole command (loading, training, scoring) took 311 s of wall time in the real-data
+test, alone on a quiet 2-core machine. The earlier default took about 880 s of CPU (the
+averaging about 80 s of it) and 1.3 GB at peak on the earlier machine.
 
 The earlier default (first pass, threshold chosen on the validation bands; the bands' only
-choice that held was the averaging, 0.770 -> 0.789 there) scored 0.869 / 0.797 on z 116 /
-z 150 on the earlier sessions' machine and 0.859 / 0.759 on a later one: the same command
-and seed give other weights on another machine. On that later machine, seeds 0, 1, 2, the
-current default scores test Dice 0.864 / 0.801, 0.845 / 0.794, 0.857 / 0.772 (means
-0.855 / 0.789, against the earlier default's 0.844 / 0.776; without ``clean`` 0.861 / 0.796,
-0.845 / 0.790, 0.855 / 0.778), instance F1 0.849 / 0.684, 0.806 / 0.684, 0.784 / 0.537: the
-issue's bar (0.80 on both test slices) is reached by seed 0, the default, by 0.001 on z 150,
-and not by seeds 1 and 2, so it is not expected to hold reliably on another machine. Every
-run, setting and order of
-events, including the changes not adopted (small pieces removed, judged on the earlier
-default's validation bands; a moving average of the
-weights, seeds' networks averaged, the zoom averaging of :func:`zoom_mean` and zoomed
-training patches, ``scale``: the two zooms stay off by decisions that looked at the test
-scores, the exceptions to the protocol at the top): ``segment/weights/MODEL_CARD.md``.
+choice that held was the averaging, 0.770 -> 0.789 there) scored 0.869 / 0.797 on z 116 / z
+150 on the earlier sessions' machine and 0.859 / 0.759 on a later one: the same command and
+seed give other weights on another machine. On that later machine, seeds 0, 1, 2, the
+current default scores test Dice 0.864 / 0.801, 0.845 / 0.794, 0.857 / 0.772 (means 0.855 /
+0.789, against the earlier default's 0.844 / 0.776; without ``clean`` 0.861 / 0.796, 0.845 /
+0.790, 0.855 / 0.778), instance F1 0.849 / 0.684, 0.806 / 0.684, 0.784 / 0.537: the issue's
+bar (0.80 on both test slices) is reached by seed 0, the default, by 0.001 on z 150, and not
+by seeds 1 and 2, so it is not expected to hold reliably on another machine. Every run,
+setting and order of events, including the changes not adopted (small pieces removed, on the
+earlier default's validation bands, before ``clean`` took nearly the same step; a moving
+average of the weights, seeds' networks averaged, the zoom averaging of :func:`zoom_mean`
+and zoomed training patches, ``scale``: the two zooms stay off by decisions that looked at
+the test scores, the exceptions to the protocol at the top):
+``segment/weights/MODEL_CARD.md``.
 
 Two adaptations make the shipped network (trained on the 15 nm FIB-SEM stand-in)
 usable on these slices: the 10 nm slices are rescaled to 15 nm, and the grey
