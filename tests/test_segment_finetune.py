@@ -74,29 +74,21 @@ def test_the_cleaned_mask_fills_holes_and_drops_specks_in_2d_and_3d():
     assert not clean_mask(vol[:, 150:, 150:][:, :30, :30], voxel_size=10.0).any()  # 2,700
 
 
-class _OneSlice:
-    """The few attributes of MitoSlices that score_mito reads."""
-
-    pixel_nm = 10.0
-
-    def __init__(self, truth):
-        self.truth = truth
-
-    def at(self, z):
-        cell = np.ones_like(self.truth, bool)
-        return {"cell": cell, "first": self.truth, "revised": self.truth}
-
-
 def test_scores_of_the_cleaned_mask_differ_in_dice_only():
+    from emcourse.segment.hela2d import MitoSlices
     from emcourse.segment.predict import score_mito
 
     truth = np.zeros((120, 120), np.int32)
     truth[20:60, 20:60], truth[70:110, 70:110] = 1, 2
+    one = MitoSlices(
+        images=np.zeros((1, 120, 120), np.uint8), first=truth[None], revised=truth[None],
+        z=(1,), pixel_nm=10.0, cell=np.ones((1, 120, 120), bool),
+    )  # fmt: skip
     prob = (truth > 0).astype(np.float32)
     prob[35:40, 35:40] = 0.1  # a hole in the first
     prob[5:9, 100:104] = 0.9  # a speck of 16 px, under a 200 nm disc
-    raw = score_mito(prob, _OneSlice(truth), 1, threshold=0.4)
-    clean = score_mito(prob, _OneSlice(truth), 1, threshold=0.4, clean=True)
+    raw = score_mito(prob, one, 1, threshold=0.4)
+    clean = score_mito(prob, one, 1, threshold=0.4, clean=True)
     assert clean["dice"] == 1.0 and raw["dice"] < 1.0
     assert clean["f1"] == raw["f1"] == 1.0  # the instances were cut from the cleaned mask
     assert clean["marked"] != raw["marked"]

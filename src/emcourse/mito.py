@@ -164,35 +164,30 @@ def _run(slices, out: Path, settings: dict, *, from_scratch=False, baseline=Fals
     return record
 
 
-def _zooms(text: str) -> tuple[float, ...]:
-    """``--zooms 1,0.7`` as a tuple of factors in (0, 1], each once."""
-    try:
-        return check_zooms(text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--zooms takes comma-separated factors in (0, 1], each once, such as 1,0.7; "
-            f"got {text!r}"
-        ) from None
+def _checked(check, usage: str):
+    """An argparse ``type``: ``check(text)``, its ValueError shown as ``usage``."""
+
+    def parse(text: str):
+        try:
+            return check(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{usage}; got {text!r}") from None
+
+    return parse
 
 
-def _scale(text: str) -> float:
-    """``--scale 1.5``: the largest zoom of the training patches, in [1, 2]."""
-    try:
-        return check_scale(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--scale takes a factor in [1, 2]; got {text!r}"
-        ) from None
-
-
-def _threshold(text: str) -> float | None:
-    """``--threshold 0.4``, or ``val``: None, the best on the validation bands."""
-    try:
-        return check_threshold(None if text == "val" else text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--threshold takes 'val' or a number in (0, 1); got {text!r}"
-        ) from None
+#: ``--zooms 1,0.7``: factors in (0, 1], each once.
+_zooms = _checked(
+    lambda text: check_zooms(text.split(",")),
+    "--zooms takes comma-separated factors in (0, 1], each once, such as 1,0.7",
+)
+#: ``--scale 1.5``: the largest zoom of the training patches, in [1, 2].
+_scale = _checked(check_scale, "--scale takes a factor in [1, 2]")
+#: ``--threshold 0.4``, or ``val``: None, the best on the validation bands.
+_threshold = _checked(
+    lambda text: check_threshold(None if text == "val" else text),
+    "--threshold takes 'val' or a number in (0, 1)",
+)
 
 
 def main(argv=None) -> int:

@@ -412,8 +412,8 @@ def finetune(
     for p in prepared:
         r0, r1 = p["train_rows"]
         if threshold is not None:  # the bands would choose nothing: train on all cell rows
-            rows = np.flatnonzero(p["cell"].any(1))
-            r0, r1 = int(rows[0]), int(rows[-1]) + 1
+            rows = cell_box(p["cell"], 0)[0]
+            r0, r1 = rows.start, rows.stop
         per_row = np.cumsum(p["cell"][r0:r1].sum(1))
         r1 = r0 + int(np.searchsorted(per_row, fraction * per_row[-1])) + 1
         p["train_rows"] = (r0, max(r1, r0 + size))
